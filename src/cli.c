@@ -1,0 +1,125 @@
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_usage(FILE *f)
+{
+	fputs("usage: trevo run [--mode full|para|hw] [--kernel F] [--initrd F] [--append S]\n"
+	      "                 [--firmware F] [--memory 512M] [--cpus N] [--disk F[,readonly]]\n"
+	      "                 [--net user[,hostfwd=tcp::HP-:GP]|tap:NAME]\n"
+	      "                 [--console stdio|pty|unix:PATH] [--api unix:PATH]\n"
+	      "                 [--restore SNAPSHOT | --incoming tcp:ADDR:PORT]\n"
+	      "       trevo snapshot API-SOCKET FILE\n"
+	      "       trevo migrate API-SOCKET tcp:HOST:PORT\n"
+	      "       trevo bench [--modes full,para,hw]\n"
+	      "       trevo guest build [riscv|x86]\n",
+	      f);
+}
+
+enum {
+	OPT_MODE = 256, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_FIRMWARE, OPT_MEMORY,
+	OPT_CPUS, OPT_DISK, OPT_NET, OPT_CONSOLE, OPT_API, OPT_RESTORE, OPT_INCOMING,
+	OPT_MAX_INSNS, OPT_HELP,
+};
+
+static const struct option run_options[] = {
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "append", required_argument, NULL, OPT_APPEND },
+	{ "firmware", required_argument, NULL, OPT_FIRMWARE },
+	{ "bios", required_argument, NULL, OPT_FIRMWARE },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "api", required_argument, NULL, OPT_API },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "max-insns", required_argument, NULL, OPT_MAX_INSNS },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
+{
+	int opt;
+	long n;
+	char *end;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = MODE_FULL;
+	cfg->memory = 512 * MiB;
+	cfg->cpus = 1;
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", run_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_MODE:
+			if (!strcmp(optarg, "full"))
+				cfg->mode = MODE_FULL;
+			else if (!strcmp(optarg, "para"))
+				cfg->mode = MODE_PARA;
+			else if (!strcmp(optarg, "hw"))
+				cfg->mode = MODE_HW;
+			else
+				die("unknown mode '%s' (full, para or hw)", optarg);
+			break;
+		case OPT_KERNEL: cfg->kernel = optarg; break;
+		case OPT_INITRD: cfg->initrd = optarg; break;
+		case OPT_APPEND: cfg->append = optarg; break;
+		case OPT_FIRMWARE: cfg->firmware = optarg; break;
+		case OPT_MEMORY:
+			if (parse_size(optarg, &cfg->memory))
+				die("bad --memory '%s' (e.g. 512M, 2G)", optarg);
+			/* Plain numbers are MiB, as in QEMU's -m. */
+			if (strspn(optarg, "0123456789") == strlen(optarg))
+				cfg->memory *= MiB;
+			break;
+		case OPT_CPUS:
+			n = strtol(optarg, &end, 10);
+			if (*end || n < 1 || n > 8)
+				die("bad --cpus '%s' (1 to 8)", optarg);
+			cfg->cpus = (int)n;
+			break;
+		case OPT_DISK:
+			if (cfg->nr_disks >= VM_MAX_DISKS)
+				die("too many --disk options (at most %d)", VM_MAX_DISKS);
+			cfg->disks[cfg->nr_disks++] = optarg;
+			break;
+		case OPT_NET:
+			if (cfg->nr_nets >= VM_MAX_NETS)
+				die("too many --net options (at most %d)", VM_MAX_NETS);
+			cfg->nets[cfg->nr_nets++] = optarg;
+			break;
+		case OPT_CONSOLE: cfg->console = optarg; break;
+		case OPT_API: cfg->api = optarg; break;
+		case OPT_RESTORE: cfg->restore = optarg; break;
+		case OPT_INCOMING: cfg->incoming = optarg; break;
+		case OPT_MAX_INSNS:
+			if (parse_size(optarg, &cfg->max_insns))
+				die("bad --max-insns '%s'", optarg);
+			break;
+		case OPT_HELP:
+			cli_usage(stdout);
+			exit(0);
+		case '?':
+		default:
+			if (optopt)
+				die("option '%s' needs a value or is unknown (see trevo --help)",
+				    argv[optind - 1]);
+			die("unknown option '%s' (see trevo --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		die("unexpected argument '%s' (see trevo --help)", argv[optind]);
+	if (cfg->memory < 16 * MiB || cfg->memory > 64 * GiB)
+		die("impossible --memory size %llu bytes (16M to 64G)",
+		    (unsigned long long)cfg->memory);
+	if (cfg->restore && cfg->incoming)
+		die("--restore and --incoming exclude each other");
+}

@@ -1,0 +1,37 @@
+/* Small things every Trevo file uses: types, error helpers, branch hints. */
+#ifndef TREVO_COMMON_H
+#define TREVO_COMMON_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define KiB (1024ULL)
+#define MiB (1024ULL * KiB)
+#define GiB (1024ULL * MiB)
+
+/* Exit status for a usage or input error (PRODUCT.md). */
+#define EXIT_USAGE 2
+
+/* Print "trevo: <message>" on stderr and exit with EXIT_USAGE. Only for
+ * start-up failures: nothing the guest controls may reach it. */
+void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* Print "trevo: <message>" on stderr and go on. */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Debug trace, printed only when TREVO_DEBUG is set in the environment. */
+void debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parse sizes such as 512M, 2G, 65536 (bytes). Returns -EINVAL on junk. */
+int parse_size(const char *s, uint64_t *out);
+
+/* Read a whole file into a malloc'd buffer. Returns -errno. */
+int read_file(const char *path, uint8_t **buf, size_t *len);
+
+/* Monotonic host time in nanoseconds. */
+uint64_t host_ns(void);
+
+#endif

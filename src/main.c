@@ -1,0 +1,73 @@
+/* trevo: one program, three kinds of virtualization (PRODUCT.md). */
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "machine.h"
+
+/* Helper scripts (guest recipes, benchmarks) live beside the binary's
+ * source tree: build/trevo -> ../guest, ../bench. */
+static int run_script(const char *argv0, const char *rel, int argc, char **argv)
+{
+	char self[PATH_MAX], path[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char **args;
+
+	if (n < 0)
+		die("cannot find my own path");
+	self[n] = '\0';
+	(void)argv0;
+	snprintf(path, sizeof(path), "%s/../%s", dirname(self), rel);
+	if (access(path, X_OK))
+		die("%s not found next to the trevo binary", rel);
+	args = calloc(argc + 2, sizeof(*args));
+	args[0] = path;
+	for (int i = 0; i < argc; i++)
+		args[i + 1] = argv[i];
+	execv(path, args);
+	die("cannot run %s: %s", path, strerror(errno));
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct vm_config cfg;
+	struct vm vm;
+
+	cli_parse_run(argc, argv, &cfg);
+	memset(&vm, 0, sizeof(vm));
+	vm.cfg = &cfg;
+	if (cfg.mode == MODE_HW) {
+		if (!x86_machine_run)
+			die("--mode hw is not available in this build");
+		return x86_machine_run(&vm);
+	}
+	return riscv_machine_run(&vm);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return cmd_run(argc, argv);
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		cli_usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "guest")) {
+		if (argc < 3 || strcmp(argv[2], "build"))
+			die("usage: trevo guest build [riscv|x86]");
+		return run_script(argv[0], "guest/build.sh", argc - 3, argv + 3);
+	}
+	if (!strcmp(argv[1], "bench"))
+		return run_script(argv[0], "bench/run.sh", argc - 2, argv + 2);
+	if (argv[1][0] == '-')
+		return cmd_run(argc, argv);
+	fprintf(stderr, "trevo: unknown command '%s'\n", argv[1]);
+	cli_usage(stderr);
+	return EXIT_USAGE;
+}
