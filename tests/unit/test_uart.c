@@ -1,6 +1,7 @@
 /* NS16550A against its datasheet, through its register ops, on a VM with a
  * real "stdio" console whose stdin/stdout are pipes held by this test. */
 #include <fcntl.h>
+#include <libfdt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,22 @@ int main(void)
 			      vm.desc[0].fdt_extra);
 	if (!uart)
 		return 1;
+	{
+		static char fdt[4096];
+		const fdt32_t *clk;
+		int off;
+		fdt_create(fdt, sizeof(fdt));
+		fdt_finish_reservemap(fdt);
+		fdt_begin_node(fdt, "");
+		fdt_begin_node(fdt, "serial@10000000");
+		vm.desc[0].fdt_extra(fdt, vm.desc[0].opaque);
+		fdt_end_node(fdt);
+		fdt_end_node(fdt);
+		fdt_finish(fdt);
+		off = fdt_path_offset(fdt, "/serial@10000000");
+		clk = off >= 0 ? fdt_getprop(fdt, off, "clock-frequency", NULL) : NULL;
+		CHECK("fdt-clock", clk && fdt32_to_cpu(*clk) == 3686400);
+	}
 
 	/* Reset state */
 	CHECK("reset-iir", rd(2) == 0x01);
