@@ -1,0 +1,47 @@
+#!/bin/bash
+# Run every ISA test ELF on trevo; one PASS/FAIL/SKIP line each.
+# Env: TREVO, BUILD, ROOT (see tests/run.sh). The ELFs live in build/isa.
+cd "${ROOT:-$(dirname "$0")/../..}"
+TREVO=${TREVO:-build/trevo}
+dir=build/isa
+if [ ! -x "$TREVO" ]; then
+	echo "SKIP isa: no $TREVO"
+	exit 0
+fi
+shopt -s nullglob
+elfs=("$dir"/*.elf)
+if [ ${#elfs[@]} -eq 0 ]; then
+	echo "SKIP isa: no ELFs in $dir (make isa)"
+	exit 0
+fi
+for elf in "${elfs[@]}"; do
+	name=$(basename "$elf" .elf)
+	err=$(mktemp)
+	timeout 30 "$TREVO" run --firmware "$elf" > "$err.out" 2> "$err"
+	rc=$?
+	sanitizer=$(grep -m1 -E 'AddressSanitizer|runtime error|LeakSanitizer' "$err" "$err.out")
+	case "$name" in
+	random_m)
+		# Random code in M-mode may do anything the guest may, power off
+		# with any status included; it must only never crash trevo.
+		if [ -n "$sanitizer" ]; then
+			echo "FAIL $name: $sanitizer"
+		elif [ $rc -ge 128 ] && [ $rc -ne 124 ]; then
+			echo "FAIL $name: trevo died (status $rc)"
+		else
+			echo "PASS $name"
+		fi ;;
+	*)
+		if [ -n "$sanitizer" ]; then
+			echo "FAIL $name: $sanitizer"
+		elif [ $rc -eq 0 ]; then
+			echo "PASS $name"
+		elif [ $rc -eq 124 ]; then
+			echo "FAIL $name: timeout"
+		else
+			msg=$(grep -m1 -a 'isa:' "$err.out" | tr -d '\r')
+			echo "FAIL $name: status $rc ${msg}"
+		fi ;;
+	esac
+	rm -f "$err" "$err.out"
+done
