@@ -515,8 +515,10 @@ void console_destroy(struct console *c)
 		close(c->pty_slave_fd);
 	if (c->path)
 		unlink(c->path);
-	if (c->kind == CON_STDIO)
+	if (c->kind == CON_STDIO) {
 		term_restore();
+		termios_saved = 0;  /* the terminal is no longer ours */
+	}
 	free(c->path);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->out_lock);

@@ -3,6 +3,10 @@
 #include <fcntl.h>
 #include <libfdt.h>
 #include <poll.h>
+#include <pty.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +82,150 @@ static bool wait_lsr_dr(void)
 		usleep(1000);
 	}
 	return false;
+}
+
+static bool wait_pending(struct console *c, size_t n)
+{
+	for (int i = 0; i < 1000 && console_pending(c) < n; i++)
+		usleep(1000);
+	return console_pending(c) >= n;
+}
+
+static bool read_exact(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+		if (poll(&p, 1, 1000) <= 0)
+			return false;
+		r = read(fd, buf + got, n - got);
+		if (r <= 0)
+			return false;
+		got += r;
+	}
+	return true;
+}
+
+/* "stdio" on a terminal: raw while the console lives, restored after. */
+static void test_console_tty(struct vm_config *cfg)
+{
+	struct vm vm = { .cfg = cfg };
+	struct termios t;
+	struct console *c;
+	int mfd, sfd;
+	uint8_t b[4];
+
+	if (openpty(&mfd, &sfd, NULL, NULL, NULL)) {
+		fprintf(out, "SKIP console-tty: no pty\n");
+		return;
+	}
+	dup2(sfd, 0);
+	vm.loop = loop_create();
+	loop_start(vm.loop);
+	c = console_create(&vm, "stdio");
+	tcgetattr(0, &t);
+	CHECK("console-tty-raw", c && !(t.c_lflag & (ICANON | ECHO | ISIG)) &&
+					 !(t.c_iflag & (ICRNL | IXON)) && (t.c_oflag & OPOST));
+	if (write(mfd, "\x03\r", 2) != 2)
+		return;
+	CHECK("console-tty-ctrl-c", wait_pending(c, 2) && console_read(c, b, 4) == 2 &&
+					    b[0] == 3 && b[1] == '\r');
+	loop_stop(vm.loop);
+	console_destroy(c);
+	tcgetattr(0, &t);
+	CHECK("console-tty-restored", (t.c_lflag & (ICANON | ECHO | ISIG)) == (ICANON | ECHO | ISIG));
+	term_restore();
+	close(mfd);
+	close(sfd);
+}
+
+static int unix_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void test_console_unix(struct vm_config *cfg)
+{
+	struct vm vm = { .cfg = cfg };
+	struct console *c;
+	char path[64], spec[80], buf[8];
+	uint8_t b[8];
+	int fd, fd2;
+	struct pollfd p;
+
+	snprintf(path, sizeof(path), "/tmp/trevo-test-uart-%d.sock", (int)getpid());
+	snprintf(spec, sizeof(spec), "unix:%s", path);
+	vm.loop = loop_create();
+	loop_start(vm.loop);
+	c = console_create(&vm, spec);
+	CHECK("console-unix-create", c != NULL);
+	if (!c)
+		return;
+	fd = unix_connect(path);
+	CHECK("console-unix-connect", fd >= 0 && write(fd, "abc", 3) == 3 && wait_pending(c, 3) &&
+					      console_read(c, b, 8) == 3 && !memcmp(b, "abc", 3));
+	console_write(c, (const uint8_t *)"out", 3);
+	CHECK("console-unix-output", read_exact(fd, buf, 3) && !memcmp(buf, "out", 3));
+	/* One client at a time: a second one is hung up on. */
+	fd2 = unix_connect(path);
+	p = (struct pollfd){ .fd = fd2, .events = POLLIN };
+	CHECK("console-unix-second-refused",
+	      fd2 >= 0 && poll(&p, 1, 1000) == 1 && read(fd2, buf, 1) == 0);
+	close(fd2);
+	/* The first leaves; the next one is served. */
+	close(fd);
+	usleep(50000);
+	fd = unix_connect(path);
+	CHECK("console-unix-reconnect", fd >= 0 && write(fd, "z", 1) == 1 && wait_pending(c, 1) &&
+						console_read(c, b, 8) == 1 && b[0] == 'z');
+	close(fd);
+	loop_stop(vm.loop);
+	console_destroy(c);
+	CHECK("console-unix-unlinked", access(path, F_OK) != 0);
+}
+
+static void test_console_pty(struct vm_config *cfg)
+{
+	struct vm vm = { .cfg = cfg };
+	struct console *c;
+	char line[128] = "", *name;
+	int perr[2], saved_err = dup(2), fd;
+	uint8_t b[8];
+	ssize_t n;
+
+	if (pipe(perr))
+		return;
+	vm.loop = loop_create();
+	loop_start(vm.loop);
+	dup2(perr[1], 2);
+	c = console_create(&vm, "pty");
+	dup2(saved_err, 2);
+	n = read(perr[0], line, sizeof(line) - 1);
+	line[n > 0 ? n : 0] = '\0';
+	name = strstr(line, "/dev/");
+	if (name)
+		name[strcspn(name, "\n")] = '\0';
+	CHECK("console-pty-create", c && name);
+	if (!c || !name)
+		return;
+	fd = open(name, O_RDWR | O_NOCTTY);
+	CHECK("console-pty-input", fd >= 0 && write(fd, "\x01q", 2) == 2 && wait_pending(c, 2) &&
+					   console_read(c, b, 8) == 2 && b[0] == 1 && b[1] == 'q');
+	console_write(c, (const uint8_t *)"pty", 3);
+	CHECK("console-pty-output", read_exact(fd, (char *)b, 3) && !memcmp(b, "pty", 3));
+	close(fd);
+	loop_stop(vm.loop);
+	console_destroy(c);
 }
 
 int main(void)
@@ -289,5 +437,8 @@ int main(void)
 
 	loop_stop(vm.loop);
 	console_destroy(vm.console);
+	test_console_tty(&cfg);
+	test_console_unix(&cfg);
+	test_console_pty(&cfg);
 	return failures ? 1 : 0;
 }
