@@ -1,0 +1,385 @@
+/* virtio-blk (virtio 1.2, 5.2): a raw image file as a disk.
+ *
+ * --disk FILE[,readonly]. Requests are served by the device's own I/O
+ * thread: the vCPU's QueueNotify only kicks an eventfd, so the guest keeps
+ * running while the host reads or writes, and the completion interrupt is
+ * raised from the I/O thread. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "../host/blockfile.h"
+#include "../vm.h"
+#include "virtio.h"
+
+/* Feature bits (5.2.3) */
+#define VIRTIO_BLK_F_SEG_MAX 2
+#define VIRTIO_BLK_F_RO 5
+#define VIRTIO_BLK_F_BLK_SIZE 6
+#define VIRTIO_BLK_F_FLUSH 9
+#define VIRTIO_BLK_F_DISCARD 13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+/* Request types and status (5.2.6) */
+#define VIRTIO_BLK_T_IN 0
+#define VIRTIO_BLK_T_OUT 1
+#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_GET_ID 8
+#define VIRTIO_BLK_T_DISCARD 11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+#define VIRTIO_BLK_S_OK 0
+#define VIRTIO_BLK_S_IOERR 1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define SECTOR 512
+#define QUEUE_SIZE 256
+#define SEG_MAX (QUEUE_SIZE - 2)   /* data segments besides header and status */
+#define ID_BYTES 20                /* 5.2.6: GET_ID answers 20 bytes */
+#define MAX_DISCARD_SECTORS (1u << 22)
+#define MAX_DISCARD_SEG 32
+#define BATCH 16
+#define CONFIG_SIZE 60             /* up to write_zeroes_may_unmap + pad */
+
+struct vblk {
+	struct virtio_dev *vdev;
+	struct blockfile *file;
+	uint64_t sectors;
+	char id[ID_BYTES];
+	uint8_t config[CONFIG_SIZE];
+	int kick;                     /* eventfd: QueueNotify -> I/O thread */
+	pthread_t thread;
+	unsigned inflight;            /* popped, not yet completed (lock) */
+	pthread_cond_t idle;
+	struct virtq_req *batch[BATCH];
+	uint32_t used_len[BATCH];
+	struct iovec iov[VIRTQ_MAX_SEGS];
+};
+
+static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+
+/* Lay out struct virtio_blk_config (5.2.4), little-endian. */
+static void build_config(struct vblk *b)
+{
+	uint8_t *c = b->config;
+
+	memset(c, 0, sizeof(b->config));
+	put64(c + 0, b->sectors);             /* capacity */
+	put32(c + 12, SEG_MAX);               /* seg_max */
+	put32(c + 20, SECTOR);                /* blk_size */
+	put16(c + 34, 1);                     /* num_queues */
+	put32(c + 36, MAX_DISCARD_SECTORS);   /* max_discard_sectors */
+	put32(c + 40, MAX_DISCARD_SEG);       /* max_discard_seg */
+	put32(c + 44, 1);                     /* discard_sector_alignment */
+	put32(c + 48, MAX_DISCARD_SECTORS);   /* max_write_zeroes_sectors */
+	put32(c + 52, MAX_DISCARD_SEG);       /* max_write_zeroes_seg */
+}
+
+static void blk_config_read(void *opaque, uint32_t off, void *buf, unsigned len)
+{
+	struct vblk *b = opaque;
+
+	memcpy(buf, b->config + off, len);
+}
+
+static void blk_queue_notify(void *opaque, unsigned q)
+{
+	struct vblk *b = opaque;
+	uint64_t one = 1;
+
+	(void)q;
+	if (write(b->kick, &one, sizeof(one)) < 0)
+		debug("virtio-blk: kick: %s", strerror(errno));
+}
+
+static void blk_start(void *opaque)
+{
+	blk_queue_notify(opaque, 0);  /* buffers may already be waiting */
+}
+
+/* Reset with the lock held: wait until the I/O thread has handed back what
+ * it took, so nothing touches the old rings afterwards (4.2.2.1). */
+static void blk_reset(void *opaque)
+{
+	struct vblk *b = opaque;
+
+	while (b->inflight)
+		pthread_cond_wait(&b->idle, &b->vdev->lock);
+}
+
+/* Sector range check written so it cannot overflow. */
+static bool in_range(const struct vblk *b, uint64_t sector, uint64_t nsectors)
+{
+	return sector <= b->sectors && nsectors <= b->sectors - sector;
+}
+
+static uint8_t blk_rw(struct vblk *b, const struct virtq_req *req, uint32_t type,
+		      uint64_t sector, uint32_t *written)
+{
+	bool in = type == VIRTIO_BLK_T_IN;
+	uint64_t len = in ? req->in_len - 1 : req->out_len - 16, got;
+	uint64_t data_off = in ? 0 : 16;
+	int n, err;
+
+	/* 5.2.6.1: data is a multiple of 512 bytes. */
+	if (len % SECTOR || !in_range(b, sector, len / SECTOR))
+		return VIRTIO_BLK_S_IOERR;
+	if (!in && blockfile_readonly(b->file))
+		return VIRTIO_BLK_S_IOERR;
+	n = virtq_req_iov(req, in, data_off, len, b->iov, VIRTQ_MAX_SEGS, &got);
+	if (got != len)
+		return VIRTIO_BLK_S_IOERR;
+	if (len == 0)
+		return VIRTIO_BLK_S_OK;
+	if (in) {
+		err = blockfile_preadv(b->file, b->iov, n, sector * SECTOR);
+		/* The data went straight into guest RAM. */
+		for (unsigned i = req->nr_out; i < req->nr_out + req->nr_in; i++)
+			virtio_dma_written(b->vdev->mem, req->seg[i].gpa, req->seg[i].len);
+		if (!err)
+			*written = (uint32_t)len;
+	} else {
+		err = blockfile_pwritev(b->file, b->iov, n, sector * SECTOR);
+	}
+	if (err)
+		debug("virtio-blk: %s at sector %llu: %s", in ? "read" : "write",
+		      (unsigned long long)sector, strerror(-err));
+	return err ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+}
+
+/* DISCARD and WRITE_ZEROES carry a list of 16-byte ranges (5.2.6). */
+static uint8_t blk_zero(struct vblk *b, const struct virtq_req *req, uint32_t type)
+{
+	uint64_t bytes = req->out_len - 16, nseg = bytes / 16;
+
+	if (blockfile_readonly(b->file))
+		return VIRTIO_BLK_S_IOERR;
+	if (bytes % 16 || nseg == 0 || nseg > MAX_DISCARD_SEG)
+		return VIRTIO_BLK_S_UNSUPP;
+	for (uint64_t i = 0; i < nseg; i++) {
+		struct { uint64_t sector; uint32_t num_sectors, flags; } r;
+		int err;
+		virtq_req_read(req, 16 + 16 * i, &r, sizeof(r));
+		if (r.num_sectors > MAX_DISCARD_SECTORS || !in_range(b, r.sector, r.num_sectors))
+			return VIRTIO_BLK_S_IOERR;
+		/* 5.2.6.2: only bit 0 (unmap) is defined, and only for
+		 * WRITE_ZEROES. */
+		if (r.flags & ~(type == VIRTIO_BLK_T_WRITE_ZEROES ? 1u : 0u))
+			return VIRTIO_BLK_S_UNSUPP;
+		err = type == VIRTIO_BLK_T_DISCARD
+			      ? blockfile_discard(b->file, r.sector * SECTOR, r.num_sectors * (uint64_t)SECTOR)
+			      : blockfile_write_zeroes(b->file, r.sector * SECTOR,
+						       r.num_sectors * (uint64_t)SECTOR);
+		if (err)
+			return VIRTIO_BLK_S_IOERR;
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+/* Serve one request without the lock; returns the used length. */
+static uint32_t blk_handle(struct vblk *b, const struct virtq_req *req)
+{
+	struct { uint32_t type, reserved; uint64_t sector; } hdr;
+	uint32_t written = 0;
+	uint8_t status;
+
+	/* 5.2.6: a 16-byte readable header and a writable status byte at
+	 * the very end; anything else cannot even be answered. */
+	if (req->out_len < 16 || req->in_len < 1)
+		return 0;
+	virtq_req_read(req, 0, &hdr, sizeof(hdr));
+	switch (hdr.type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		status = blk_rw(b, req, hdr.type, hdr.sector, &written);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		status = blockfile_flush(b->file) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		break;
+	case VIRTIO_BLK_T_GET_ID: {
+		uint64_t n = req->in_len - 1 < ID_BYTES ? req->in_len - 1 : ID_BYTES;
+		written = (uint32_t)virtq_req_write(b->vdev->mem, req, 0, b->id, n);
+		status = VIRTIO_BLK_S_OK;
+		break;
+	}
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		status = blk_zero(b, req, hdr.type);
+		break;
+	default:
+		status = VIRTIO_BLK_S_UNSUPP;
+	}
+	virtq_req_write(b->vdev->mem, req, req->in_len - 1, &status, 1);
+	return written + 1;
+}
+
+static void *blk_thread(void *arg)
+{
+	struct vblk *b = arg;
+	struct virtio_dev *d = b->vdev;
+	struct virtq *vq = &d->vq[0];
+
+	for (;;) {
+		uint64_t cnt;
+		if (read(b->kick, &cnt, sizeof(cnt)) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			break;
+		}
+		virtio_lock(d);
+		while (virtio_running(d)) {
+			unsigned n = 0;
+			/* 2.7.10: no notifications while we drain the ring. */
+			virtq_disable_notify(vq);
+			while (n < BATCH && virtio_pop(d, 0, b->batch[n]) == 1)
+				n++;
+			if (n == 0) {
+				if (!virtq_enable_notify(vq))
+					break;
+				continue;
+			}
+			b->inflight = n;
+			virtio_unlock(d);
+			for (unsigned i = 0; i < n; i++)
+				b->used_len[i] = blk_handle(b, b->batch[i]);
+			virtio_lock(d);
+			for (unsigned i = 0; i < n; i++)
+				virtq_push_used(vq, b->batch[i]->head, b->used_len[i]);
+			b->inflight = 0;
+			pthread_cond_broadcast(&b->idle);
+			virtio_notify(d, 0);
+		}
+		virtq_enable_notify(vq);
+		virtio_unlock(d);
+	}
+	return NULL;
+}
+
+static const struct virtio_dev_ops blk_ops_rw = {
+	.name = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.nr_queues = 1,
+	.queue_max = QUEUE_SIZE,
+	.features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
+		    (1ULL << VIRTIO_BLK_F_FLUSH) | (1ULL << VIRTIO_BLK_F_DISCARD) |
+		    (1ULL << VIRTIO_BLK_F_WRITE_ZEROES),
+	.config_size = CONFIG_SIZE,
+	.config_read = blk_config_read,
+	.queue_notify = blk_queue_notify,
+	.start = blk_start,
+	.reset = blk_reset,
+};
+
+/* 5.2.3: a read-only disk says so and drops the write-side features. */
+static const struct virtio_dev_ops blk_ops_ro = {
+	.name = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.nr_queues = 1,
+	.queue_max = QUEUE_SIZE,
+	.features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
+		    (1ULL << VIRTIO_BLK_F_FLUSH) | (1ULL << VIRTIO_BLK_F_RO),
+	.config_size = CONFIG_SIZE,
+	.config_read = blk_config_read,
+	.queue_notify = blk_queue_notify,
+	.start = blk_start,
+	.reset = blk_reset,
+};
+
+/* "FILE[,readonly]" */
+static int parse_arg(const char *arg, char **path, bool *readonly)
+{
+	char *s, *opt, *save;
+
+	*readonly = false;
+	if (!arg || !*arg || *arg == ',') {
+		warn("virtio-blk: --disk needs a file name (FILE[,readonly])");
+		return -EINVAL;
+	}
+	s = strdup(arg);
+	if (!s)
+		return -ENOMEM;
+	*path = strtok_r(s, ",", &save);
+	while ((opt = strtok_r(NULL, ",", &save))) {
+		if (!strcmp(opt, "readonly") || !strcmp(opt, "ro")) {
+			*readonly = true;
+		} else {
+			warn("virtio-blk: unknown option '%s' in --disk %s (FILE[,readonly])", opt,
+			     arg);
+			free(s);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int blk_create(struct vm *vm, const struct dev_params *p)
+{
+	struct vblk *b;
+	char *path = NULL;
+	const char *base;
+	bool ro;
+	int err;
+
+	if ((err = parse_arg(p->arg, &path, &ro)))
+		return err;
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		free(path);
+		return -ENOMEM;
+	}
+	b->kick = -1;
+	b->file = blockfile_open(path, ro, &err);
+	if (!b->file) {
+		warn("virtio-blk: cannot open disk image %s: %s", path, strerror(-err));
+		goto fail;
+	}
+	b->sectors = blockfile_size(b->file) / SECTOR;
+	/* The serial number: the image's base name, as much as fits. */
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	memcpy(b->id, base, strnlen(base, ID_BYTES));
+	build_config(b);
+	pthread_cond_init(&b->idle, NULL);
+	for (int i = 0; i < BATCH; i++) {
+		b->batch[i] = malloc(sizeof(struct virtq_req));
+		if (!b->batch[i]) {
+			err = -ENOMEM;
+			goto fail;
+		}
+	}
+	b->kick = eventfd(0, EFD_CLOEXEC);
+	if (b->kick < 0) {
+		err = -errno;
+		goto fail;
+	}
+	if ((err = virtio_plug(vm, p, ro ? &blk_ops_ro : &blk_ops_rw, b, &b->vdev)))
+		goto fail;
+	if (pthread_create(&b->thread, NULL, blk_thread, b)) {
+		/* The window is on the bus already; the VM cannot start. */
+		warn("virtio-blk: cannot start the I/O thread");
+		return -EAGAIN;
+	}
+	debug("virtio-blk: %s, %llu sectors%s", path, (unsigned long long)b->sectors,
+	      ro ? ", read-only" : "");
+	free(path);
+	return 0;
+fail:
+	blockfile_close(b->file);
+	for (int i = 0; i < BATCH; i++)
+		free(b->batch[i]);
+	if (b->kick >= 0)
+		close(b->kick);
+	free(b);
+	free(path);
+	return err;
+}
+
+static const struct device_model virtio_blk = {
+	.name = "virtio-blk",
+	.create = blk_create,
+};
+DEVICE_MODEL(virtio_blk)
