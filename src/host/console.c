@@ -187,6 +187,7 @@ static void console_on_input(void *opaque, uint32_t events)
 	uint8_t buf[RING_SIZE / 2];
 	size_t room;
 	ssize_t n;
+	int fd, err;
 
 	(void)events;
 	pthread_mutex_lock(&c->lock);
@@ -204,8 +205,15 @@ static void console_on_input(void *opaque, uint32_t events)
 	}
 	if (room > sizeof(buf))
 		room = sizeof(buf);
-	n = read(c->in_fd, buf, room);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+	fd = c->in_fd;
+	pthread_mutex_unlock(&c->lock);
+	/* Read without the lock: a vCPU pulling input must never wait on a
+	 * read that blocks. Only this thread adds to the ring or changes
+	 * in_fd, so room and fd stay valid. */
+	n = read(fd, buf, room);
+	err = errno;
+	pthread_mutex_lock(&c->lock);
+	if (n < 0 && (err == EINTR || err == EAGAIN)) {
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}

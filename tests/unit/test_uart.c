@@ -108,6 +108,26 @@ static bool read_exact(int fd, char *buf, size_t n)
 	return true;
 }
 
+/* x86: COM1 at port 0x3f8, irq 4; no device-tree description. */
+static void test_port_io(struct vm_config *cfg)
+{
+	struct vm vm = { .cfg = cfg, .set_irq = fake_set_irq };
+	struct dev_params p = { .port = 0x3f8, .irq = 4 };
+	const struct mmio_region *r;
+
+	CHECK("port-create", vm_create_device(&vm, "ns16550a", &p) == 0);
+	r = bus_find(&vm.pio, 0x3f8, 1);
+	CHECK("port-window", r && r->base == 0x3f8 && r->size == 8 && vm.mmio.nr == 0 &&
+				     vm.nr_desc == 0);
+	if (!r)
+		return;
+	r->ops->write(r->opaque, 1, 0x02, 1);
+	CHECK("port-irq4", irq_level == 1 && irq_num == 4);
+	CHECK("port-lsr", r->ops->read(r->opaque, 5, 1) == 0x60);
+	CHECK("port-none", vm_create_device(&vm, "ns16550a", &(struct dev_params){ .irq = 4 }) ==
+				   -EINVAL);
+}
+
 /* "stdio" on a terminal: raw while the console lives, restored after. */
 static void test_console_tty(struct vm_config *cfg)
 {
@@ -437,6 +457,7 @@ int main(void)
 
 	loop_stop(vm.loop);
 	console_destroy(vm.console);
+	test_port_io(&cfg);
 	test_console_tty(&cfg);
 	test_console_unix(&cfg);
 	test_console_pty(&cfg);
