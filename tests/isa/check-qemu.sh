@@ -8,7 +8,9 @@ make --no-print-directory -s isa || exit 1
 # Tests that QEMU cannot pass, with the reason:
 #   amo_misaligned: QEMU 7.2 reports cause 4 (not 6) for misaligned AMOs and
 #     its SC does not check alignment when it holds no reservation.
-qemu_skip="amo_misaligned"
+#   zicsr_strict: QEMU 7.2 lets csrrs with a zero register write read-only
+#     CSRs, keeps mstatus.MPP = 2, and its minstret is not exact under TCG.
+qemu_skip="amo_misaligned zicsr_strict"
 fails=0
 if [ $# -gt 0 ]; then
 	elfs=(); for n in "$@"; do elfs+=("build/isa/$n.elf"); done

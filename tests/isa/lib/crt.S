@@ -54,6 +54,20 @@ fail:
 	call puts
 	mv a0, s0
 	call puthex
+	/* the last trap, to help whoever debugs the failure */
+	la a0, msg_last
+	call puts
+	la s1, trap_cause
+	ld a0, 0(s1)
+	call puthex
+	la a0, msg_epc
+	call puts
+	ld a0, 8(s1)
+	call puthex
+	la a0, msg_tval
+	call puts
+	ld a0, 16(s1)
+	call puthex
 	li a0, '\n'
 	call putc
 	/* Exit code: the case number; never 0 modulo 256 (status is 8 bits). */
@@ -246,6 +260,7 @@ trap_unexpected:
 
 	.section .rodata
 msg_fail:	.asciz "isa: FAIL case "
+msg_last:	.asciz " (last trap: mcause="
 msg_trap:	.asciz "isa: unexpected trap mcause="
 msg_epc:	.asciz " mepc="
 msg_tval:	.asciz " mtval="

@@ -5,7 +5,8 @@
  * 0x3333), so QEMU's and trevo's exit status is the failing case. Each test
  * file defines `test_main` (entered in M-mode, sp = a stack, FS = Initial,
  * fcsr = 0, mtvec = the common trap handler of crt.S, PMP = all RWX) and ends
- * with TEST_PASS. The labels 90..99 are reserved for these macros. */
+ * with TEST_PASS. mscratch belongs to the handler (it points at its frame).
+ * The labels 90..99 are reserved for these macros. */
 #ifndef TREVO_ISA_H
 #define TREVO_ISA_H
 
