@@ -1,0 +1,15 @@
+# libFuzzer targets for guest-facing parsers (clang only). Each fuzzer is
+# built from its own source plus the few Trevo files it exercises.
+FUZZ_CC     := clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -pthread -Isrc \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_BIN    := build/fuzz
+
+$(FUZZ_BIN)/fuzz_virtq: tests/fuzz/fuzz_virtq.c src/dev/virtio.c src/dev/virtio.h src/mem.c \
+                        src/mem.h src/util.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_virtq.c src/dev/virtio.c src/mem.c src/util.c
+
+ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
+TEST_TARGETS += $(FUZZ_BIN)/fuzz_virtq
+endif
