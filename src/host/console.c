@@ -28,6 +28,10 @@
 
 #define RING_SIZE 4096
 #define CTRL_A 0x01
+/* One-shot: each wake-up is re-armed only when there is room for more, so a
+ * full ring stops the wake-ups, hang-ups included (which epoll reports even
+ * for an fd watched for nothing). */
+#define INPUT_EVENTS (EPOLLIN | EPOLLONESHOT)
 
 enum console_kind { CON_STDIO, CON_PTY, CON_UNIX };
 
@@ -39,7 +43,7 @@ struct console {
 	int pty_slave_fd;         /* pty: kept open so the master never hangs up */
 	char *path;               /* unix: socket path, unlinked on destroy */
 	bool watching;            /* in_fd is registered with the loop */
-	bool paused;              /* ... but with no events: the ring is full */
+	bool paused;              /* ... but not re-armed: the ring is full */
 	bool escape;              /* stdio: the previous byte was Ctrl-A */
 
 	/* Non-pollable stdin (a regular file): a reader thread instead of the
@@ -198,8 +202,7 @@ static void console_on_input(void *opaque, uint32_t events)
 	/* Two ring bytes per input byte at most (Ctrl-A + byte). */
 	room = (RING_SIZE - c->count) / 2;
 	if (room == 0) {
-		loop_mod_fd(c->vm->loop, c->in_fd, 0);
-		c->paused = true;
+		c->paused = true;  /* console_read re-arms */
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
@@ -214,6 +217,7 @@ static void console_on_input(void *opaque, uint32_t events)
 	err = errno;
 	pthread_mutex_lock(&c->lock);
 	if (n < 0 && (err == EINTR || err == EAGAIN)) {
+		loop_mod_fd(c->vm->loop, fd, INPUT_EVENTS);
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
@@ -229,6 +233,10 @@ static void console_on_input(void *opaque, uint32_t events)
 		return;
 	}
 	console_input(c, buf, (size_t)n);
+	if (RING_SIZE - c->count >= 2)
+		loop_mod_fd(c->vm->loop, fd, INPUT_EVENTS);
+	else
+		c->paused = true;
 	pthread_mutex_unlock(&c->lock);
 	notify_receiver(c);
 }
@@ -275,7 +283,7 @@ size_t console_read(struct console *c, uint8_t *buf, size_t max)
 		c->count--;
 	}
 	if (n && c->paused && c->vm->loop) {
-		loop_mod_fd(c->vm->loop, c->in_fd, EPOLLIN);
+		loop_mod_fd(c->vm->loop, c->in_fd, INPUT_EVENTS);
 		c->paused = false;
 	}
 	if (n && c->has_reader)
@@ -360,7 +368,7 @@ static int console_watch(struct console *c)
 
 	if (!c->vm->loop)
 		return -EINVAL;
-	err = loop_add_fd(c->vm->loop, c->in_fd, EPOLLIN, console_on_input, c);
+	err = loop_add_fd(c->vm->loop, c->in_fd, INPUT_EVENTS, console_on_input, c);
 	if (!err)
 		c->watching = true;
 	return err;

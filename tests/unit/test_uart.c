@@ -4,6 +4,7 @@
 #include <libfdt.h>
 #include <poll.h>
 #include <pty.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -126,6 +127,54 @@ static void test_port_io(struct vm_config *cfg)
 	CHECK("port-lsr", r->ops->read(r->opaque, 5, 1) == 0x60);
 	CHECK("port-none", vm_create_device(&vm, "ns16550a", &(struct dev_params){ .irq = 4 }) ==
 				   -EINVAL);
+}
+
+static uint64_t cpu_us(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+	       ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
+/* More input than the ring holds, then the writer hangs up, and nobody
+ * reads for a while: the I/O thread must sleep (no hang-up busy loop), and
+ * every byte must still arrive. */
+static void test_console_full_hangup(struct vm_config *cfg)
+{
+	static char big[12000];
+	struct vm vm = { .cfg = cfg };
+	struct console *c;
+	uint8_t b[512];
+	size_t got = 0, n;
+	uint64_t t0;
+	int pin[2];
+
+	if (pipe(pin))
+		return;
+	dup2(pin[0], 0);
+	close(pin[0]);
+	memset(big, 'q', sizeof(big));
+	vm.loop = loop_create();
+	loop_start(vm.loop);
+	c = console_create(&vm, "stdio");
+	if (write(pin[1], big, sizeof(big)) != (ssize_t)sizeof(big))
+		return;
+	close(pin[1]);
+	usleep(50000);
+	t0 = cpu_us();
+	usleep(300000);
+	CHECK("console-full-no-spin", cpu_us() - t0 < 100000);
+	for (int i = 0; i < 2000 && got < sizeof(big); i++) {
+		n = console_read(c, b, sizeof(b));
+		got += n;
+		if (!n)
+			usleep(1000);
+	}
+	CHECK("console-full-all-bytes", got == sizeof(big));
+	loop_stop(vm.loop);
+	console_destroy(c);
 }
 
 /* "stdio" on a terminal: raw while the console lives, restored after. */
@@ -458,6 +507,7 @@ int main(void)
 	loop_stop(vm.loop);
 	console_destroy(vm.console);
 	test_port_io(&cfg);
+	test_console_full_hangup(&cfg);
 	test_console_tty(&cfg);
 	test_console_unix(&cfg);
 	test_console_pty(&cfg);
