@@ -8,14 +8,13 @@ if [ ! -x "$TREVO" ]; then
 	echo "SKIP isa: no $TREVO"
 	exit 0
 fi
-shopt -s nullglob
-elfs=("$dir"/*.elf)
-if [ ${#elfs[@]} -eq 0 ]; then
-	echo "SKIP isa: no ELFs in $dir (make isa)"
-	exit 0
-fi
-for elf in "${elfs[@]}"; do
-	name=$(basename "$elf" .elf)
+for src in tests/isa/*.S; do
+	name=$(basename "$src" .S)
+	elf=$dir/$name.elf
+	if [ ! -f "$elf" ]; then
+		echo "FAIL $name: $elf not built (make isa)"
+		continue
+	fi
 	err=$(mktemp)
 	timeout 30 "$TREVO" run --firmware "$elf" > "$err.out" 2> "$err"
 	rc=$?

@@ -1,5 +1,5 @@
-/* Zicsr points where QEMU 7.2 deviates from the spec, so this test is
- * trevo-only (see check-qemu.sh):
+/* Spec points (Zicsr, privileged 1.12) where QEMU 7.2 deviates, so this
+ * test is trevo-only (see check-qemu.sh):
  * - csrrs/csrrc with rs1 != x0 is a write even when the register holds 0
  *   (unprivileged spec 9.1, table 9.1), so on a read-only CSR it is illegal
  *   (priv spec 2.1); QEMU only checks the written mask.
@@ -8,7 +8,10 @@
  * - minstret counts exactly the retired instructions (priv spec 3.1.10);
  *   QEMU's TCG counts host ticks instead.
  * - mepc[0] and sepc[0] are always zero (priv spec 3.1.14, 4.1.7); QEMU
- *   stores the bit and only ignores it on xRET. */
+ *   stores the bit and only ignores it on xRET.
+ * - mret to a mode below M clears MPRV (priv spec 1.12, 3.1.6.3); QEMU 7.2
+ *   predates that rule. */
+#define MODE_TRAPS(n, mode, lbl, cause) TRAP_BEGIN(n); GOTO_MODE(mode, lbl); TRAP_END(cause); CHECK_EPC(lbl)
 #include "isa.h"
 
 	.text
@@ -36,4 +39,9 @@ test_main:
 	TEST_CASE(12); li t0, 0x80001233; csrw sepc, t0; csrr a4, sepc; ASSERT_IMM(a4, 0x80001232)
 	TEST_CASE(13); li t0, 0x80001233; csrw mepc, t0; csrr a4, mepc; ASSERT_IMM(a4, 0x80001232)
 
+	/* mret to a lower mode clears MPRV (priv 3.1.6.3) */
+	TEST_CASE(20); li t0, MSTATUS_MPRV; csrs mstatus, t0
+	MODE_TRAPS(21, 0, u_ecall, CAUSE_ECALL_U)
+	CHECK_STATUS(MSTATUS_MPRV, 0)
 	TEST_PASS
+u_ecall: ecall

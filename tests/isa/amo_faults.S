@@ -1,7 +1,9 @@
-/* Misaligned AMO, LR and SC raise address-misaligned exceptions and are
+/* AMO faults are store/AMO faults. Misaligned AMO, LR and SC raise address-misaligned exceptions and are
  * never emulated (priv spec 3.6.3.3 and unprivileged spec 8.2/8.4: AMOs and
  * SC raise store/AMO address misaligned (6), LR load address misaligned (4)).
- * trevo-only: QEMU 7.2 reports cause 4 for misaligned AMOs, and its SC fails
+ * An AMO on an unmapped address is a store/AMO access fault (7, priv spec
+ * 3.7.1 table 3.6). trevo-only: QEMU 7.2 reports cause 4 for misaligned AMOs
+ * and 5 for AMO access faults, and its SC fails
  * without checking alignment when it holds no reservation for the address. */
 #include "isa.h"
 
@@ -17,6 +19,8 @@ test_main:
 	/* SC misaligned while a reservation on the aligned word is held */
 	TRAP_BEGIN(55); addi a0, s0, 2; lr.w a4, (s0); 98: sc.w a5, a4, (a0); TRAP_END(CAUSE_MISALIGNED_STORE); CHECK_EPC(98b); CHECK_TVAL_REG(a0)
 	TRAP_BEGIN(56); addi a0, s0, 3; 98: amomaxu.w a4, a1, (a0); TRAP_END(CAUSE_MISALIGNED_STORE); CHECK_EPC(98b); CHECK_TVAL_REG(a0)
+	TRAP_BEGIN(60); li a0, 0; 98: amoadd.w a4, a1, (a0); TRAP_END(CAUSE_STORE_ACCESS); CHECK_EPC(98b); CHECK_TVAL(0)
+	TRAP_BEGIN(61); li a0, 0x18; 98: amoswap.d a4, a1, (a0); TRAP_END(CAUSE_STORE_ACCESS); CHECK_EPC(98b); CHECK_TVAL(0x18)
 	TEST_PASS
 
 	.data
