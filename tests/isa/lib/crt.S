@@ -197,10 +197,10 @@ trap_default:
 	beqz t1, trap_unexpected
 	sd zero, 0(t0)
 	csrw mepc, t1
-	/* Resume in M-mode, without MPRV. */
+	/* Resume in M-mode, without MPRV, with interrupts off (MIE = 0). */
 	li t0, MSTATUS_MPP
 	csrs mstatus, t0
-	li t0, MSTATUS_MPRV
+	li t0, MSTATUS_MPRV | MSTATUS_MPIE
 	csrc mstatus, t0
 trap_return:
 	ld x1, 8(sp)

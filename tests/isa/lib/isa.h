@@ -96,7 +96,8 @@
 
 /* ---- expected traps (handled by the common M-mode handler in crt.S) ----
  * TRAP_BEGIN arms the handler: the next trap, from any mode, resumes in
- * M-mode at the matching TRAP_END with every register as it was at the trap.
+ * M-mode at the matching TRAP_END with every register as it was at the trap
+ * and mstatus.MIE = 0.
  * TRAP_END fails the case if no trap happened, or the cause differs. The
  * trap's mcause, mepc, mtval and mstatus are then in trap_cause, trap_epc,
  * trap_tval, trap_status. */
