@@ -4,9 +4,12 @@
 
 CC      ?= gcc
 PKGS    := slirp liburing libseccomp libzstd
+# One package at a time: Debian's slirp.pc requires glib-2.0.pc, which
+# libslirp-dev does not pull in, and one failure would drop every library.
+PKG_LIBS := $(foreach p,$(PKGS),$(shell pkg-config --libs $(p) 2>/dev/null || echo -l$(p:lib%=%)))
 CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
-           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := -lfdt $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+           $(foreach p,$(PKGS),$(shell pkg-config --cflags $(p) 2>/dev/null))
+LDLIBS  := -lfdt $(PKG_LIBS) -lm -lpthread
 SANFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SRCS     := $(sort $(shell find src -name '*.c'))

@@ -1,0 +1,299 @@
+/* virtio-rng, virtio-net (libslirp back end) and virtio-console through the
+ * virtio-mmio transport, driven as a guest driver would: queues in a RAM
+ * array, completions from the devices' threads. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "dev/virtio.h"
+#include "host/console.h"
+#include "host/loop.h"
+#include "vm.h"
+
+#define RAM_BASE 0x80000000ULL
+#define RAM_SIZE (4ULL << 20)
+#define QSZ 16
+/* Queue q lives at RAM_BASE + 0x10000 * (q + 1). */
+#define QBASE(q) (RAM_BASE + 0x10000ULL * ((q) + 1))
+#define DESC(q) QBASE(q)
+#define AVAIL(q) (QBASE(q) + 0x1000)
+#define USED(q) (QBASE(q) + 0x2000)
+#define BUF (RAM_BASE + 0x100000)
+
+static int failures;
+
+#define CHECK(name, cond)                                                        \
+	do {                                                                     \
+		if (cond)                                                        \
+			printf("PASS %s\n", name);                               \
+		else {                                                           \
+			printf("FAIL %s: %s (line %d)\n", name, #cond, __LINE__); \
+			failures++;                                              \
+		}                                                                \
+		fflush(stdout);                                                  \
+	} while (0)
+
+static void fake_set_irq(void *ctx, unsigned irq, int level)
+{
+	(void)ctx;
+	(void)irq;
+	(void)level;
+}
+
+static struct vm_config cfg;
+static struct vm vm;
+static const struct mmio_region *win;
+static uint16_t avail_idx[2], seen_used[2];
+
+static uint32_t rd(unsigned off)
+{
+	return (uint32_t)win->ops->read(win->opaque, off, 4);
+}
+
+static void wr(unsigned off, uint32_t v)
+{
+	win->ops->write(win->opaque, off, v, 4);
+}
+
+static uint8_t *host(uint64_t gpa)
+{
+	return gmem_ptr(&vm.mem, gpa, 1);
+}
+
+static void new_vm(void)
+{
+	memset(&vm, 0, sizeof(vm));
+	vm.cfg = &cfg;
+	vm.set_irq = fake_set_irq;
+	vm.mmio_alloc_next = 0x10001000;
+	vm.mmio_alloc_end = 0x10009000;
+	vm.irq_alloc_next = 1;
+	vm.irq_alloc_end = 9;
+	if (gmem_add_region(&vm.mem, RAM_BASE, RAM_SIZE)) {
+		printf("FAIL devs-setup: cannot map RAM\n");
+		exit(1);
+	}
+}
+
+static bool driver_init(uint32_t device_id, unsigned nq, uint32_t *features_lo)
+{
+	win = bus_find(&vm.mmio, vm.desc[vm.nr_desc - 1].base, 4);
+	if (!win || rd(0x000) != 0x74726976 || rd(0x008) != device_id)
+		return false;
+	wr(0x070, 0);
+	wr(0x070, 3);
+	wr(0x014, 0);
+	*features_lo = rd(0x010);
+	wr(0x024, 0);
+	wr(0x020, *features_lo & ~(1u << 29));  /* everything but EVENT_IDX */
+	wr(0x024, 1);
+	wr(0x020, 1);
+	wr(0x070, 3 | VIRTIO_STATUS_FEATURES_OK);
+	if (!(rd(0x070) & VIRTIO_STATUS_FEATURES_OK))
+		return false;
+	for (unsigned q = 0; q < nq; q++) {
+		memset(host(QBASE(q)), 0, 0x3000);
+		avail_idx[q] = seen_used[q] = 0;
+		wr(0x030, q);
+		wr(0x038, QSZ);
+		wr(0x080, (uint32_t)DESC(q));
+		wr(0x084, 0);
+		wr(0x090, (uint32_t)AVAIL(q));
+		wr(0x094, 0);
+		wr(0x0a0, (uint32_t)USED(q));
+		wr(0x0a4, 0);
+		wr(0x044, 1);
+	}
+	wr(0x070, 3 | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	return rd(0x070) & VIRTIO_STATUS_DRIVER_OK;
+}
+
+/* Offer one buffer as descriptor slot on queue q. */
+static void offer(unsigned q, unsigned slot, uint64_t addr, uint32_t len, bool writable,
+		  bool notify)
+{
+	struct virtq_desc d = { addr, len, writable ? VIRTQ_DESC_F_WRITE : 0, 0 };
+	gmem_write(&vm.mem, DESC(q) + 16 * slot, &d, 16);
+	gmem_write16(&vm.mem, AVAIL(q) + 4 + 2 * (avail_idx[q] % QSZ), (uint16_t)slot);
+	avail_idx[q]++;
+	__atomic_store_n((uint16_t *)host(AVAIL(q) + 2), avail_idx[q], __ATOMIC_RELEASE);
+	if (notify)
+		wr(0x050, q);
+}
+
+/* Wait for the next used element on q; returns its length or -1. */
+static int wait_used(unsigned q, uint32_t *id, int ms)
+{
+	for (int i = 0; i < ms; i++) {
+		uint16_t u = __atomic_load_n((uint16_t *)host(USED(q) + 2), __ATOMIC_ACQUIRE);
+		if (u != seen_used[q]) {
+			uint32_t elem[2];
+			gmem_read(&vm.mem, USED(q) + 4 + 8 * (seen_used[q] % QSZ), elem, 8);
+			seen_used[q]++;
+			if (id)
+				*id = elem[0];
+			return (int)elem[1];
+		}
+		usleep(1000);
+	}
+	return -1;
+}
+
+static void test_rng(void)
+{
+	struct dev_params p = { .irq = -1 };
+	uint32_t lo;
+	int len;
+	bool nonzero = false;
+
+	new_vm();
+	CHECK("rng-create", vm_create_device(&vm, "virtio-rng", &p) == 0);
+	CHECK("rng-init", driver_init(VIRTIO_ID_RNG, 1, &lo));
+	memset(host(BUF), 0, 64);
+	offer(0, 0, BUF, 64, true, true);
+	len = wait_used(0, NULL, 1000);
+	for (int i = 0; i < 64; i++)
+		nonzero |= host(BUF)[i] != 0;
+	CHECK("rng-fills", len == 64 && nonzero);
+	offer(0, 1, BUF, 1 << 20, true, true);
+	CHECK("rng-caps-large", wait_used(0, NULL, 1000) == 4096);
+	offer(0, 2, BUF, 8, false, true);  /* readable only: nothing to fill */
+	CHECK("rng-readable-buffer", wait_used(0, NULL, 1000) == 0);
+}
+
+/* An ARP request for 10.0.2.2 from 10.0.2.15: slirp must answer it. */
+static size_t build_arp(uint8_t *f)
+{
+	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+	uint8_t *p = f;
+
+	memset(p, 0xff, 6);                       p += 6;  /* dst: broadcast */
+	memcpy(p, mac, 6);                        p += 6;
+	*p++ = 0x08; *p++ = 0x06;                          /* ARP */
+	*p++ = 0; *p++ = 1; *p++ = 0x08; *p++ = 0;         /* Ethernet, IPv4 */
+	*p++ = 6; *p++ = 4; *p++ = 0; *p++ = 1;            /* request */
+	memcpy(p, mac, 6);                        p += 6;
+	*p++ = 10; *p++ = 0; *p++ = 2; *p++ = 15;
+	memset(p, 0, 6);                          p += 6;
+	*p++ = 10; *p++ = 0; *p++ = 2; *p++ = 2;
+	memset(p, 0, 18);                         p += 18; /* pad to 60 */
+	return (size_t)(p - f);
+}
+
+static void test_net(void)
+{
+	struct dev_params p = { .irq = -1, .arg = "user" };
+	uint8_t frame[128];
+	uint32_t lo, id;
+	size_t flen = build_arp(frame);
+	int len;
+
+	new_vm();
+	CHECK("net-create-user", vm_create_device(&vm, "virtio-net", &p) == 0);
+	CHECK("net-init", driver_init(VIRTIO_ID_NET, 2, &lo));
+	CHECK("net-features", (lo & (1u << 5)) && (lo & (1u << 16)));
+	CHECK("net-mac", win->ops->read(win->opaque, 0x100, 1) == 0x52 &&
+				 win->ops->read(win->opaque, 0x105, 1) == 0x56 &&
+				 win->ops->read(win->opaque, 0x106, 2) == 1);
+	/* Receive buffers first, then transmit the request. */
+	offer(0, 0, BUF, 2048, true, true);
+	offer(0, 1, BUF + 0x1000, 2048, true, true);
+	memset(host(BUF + 0x8000), 0, 12);
+	memcpy(host(BUF + 0x8000 + 12), frame, flen);
+	offer(1, 0, BUF + 0x8000, (uint32_t)(12 + flen), false, true);
+	CHECK("net-tx-completes", wait_used(1, NULL, 2000) == 0);
+	len = wait_used(0, &id, 3000);
+	CHECK("net-rx-arp-reply",
+	      len >= 12 + 42 && id == 0 && host(BUF)[10] == 1 /* num_buffers */ &&
+		      host(BUF + 12 + 12)[0] == 0x08 && host(BUF + 12 + 13)[0] == 0x06 &&
+		      host(BUF + 12 + 21)[0] == 2 /* reply */ && host(BUF + 12 + 31)[0] == 2);
+	/* Garbage frames (header only, or giant) are dropped, not fatal. */
+	offer(1, 1, BUF + 0x8000, 12, false, true);
+	CHECK("net-tx-runt", wait_used(1, NULL, 2000) == 0);
+
+	p.arg = "user,hostfwd=tcp::notaport-:22";
+	fprintf(stderr, "(expected errors follow)\n");
+	CHECK("net-bad-hostfwd", vm_create_device(&vm, "virtio-net", &p) == -EINVAL);
+	p.arg = "user,bogus=1";
+	CHECK("net-bad-user-option", vm_create_device(&vm, "virtio-net", &p) == -EINVAL);
+	p.arg = "wire";
+	CHECK("net-bad-spec", vm_create_device(&vm, "virtio-net", &p) == -EINVAL);
+	p.arg = "tap:";
+	CHECK("net-bad-tap-name", vm_create_device(&vm, "virtio-net", &p) == -EINVAL);
+	p.arg = "user,hostfwd=tcp:127.0.0.1:0-:22";
+	CHECK("net-bad-port-zero", vm_create_device(&vm, "virtio-net", &p) == -EINVAL);
+	{
+		/* A port the kernel just said is free. */
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		socklen_t al = sizeof(a);
+		char spec[96];
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		bind(fd, (struct sockaddr *)&a, sizeof(a));
+		getsockname(fd, (struct sockaddr *)&a, &al);
+		close(fd);
+		snprintf(spec, sizeof(spec), "user,hostfwd=tcp:127.0.0.1:%d-10.0.2.15:22",
+			 ntohs(a.sin_port));
+		p.arg = spec;
+		CHECK("net-good-hostfwd", vm_create_device(&vm, "virtio-net", &p) == 0);
+	}
+}
+
+static void test_console(void)
+{
+	struct dev_params p = { .irq = -1 };
+	char path[64], spec[80], out[64] = { 0 };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint32_t lo;
+	int s, len, n = 0;
+
+	new_vm();
+	snprintf(path, sizeof(path), "/tmp/trevo-con-test-%d.sock", getpid());
+	snprintf(spec, sizeof(spec), "unix:%s", path);
+	vm.loop = loop_create();
+	loop_start(vm.loop);
+	vm.console = console_create(&vm, spec);
+	if (!vm.console) {
+		printf("SKIP console: cannot create a unix-socket console\n");
+		return;
+	}
+	CHECK("console-create", vm_create_device(&vm, "virtio-console", &p) == 0);
+	CHECK("console-init", driver_init(VIRTIO_ID_CONSOLE, 2, &lo));
+	CHECK("console-emerg-feature", lo & (1u << 2));
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	CHECK("console-connect", connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	usleep(100000);  /* let the loop accept the client */
+	/* Output: transmitq. */
+	memcpy(host(BUF), "hello", 5);
+	offer(1, 0, BUF, 5, false, true);
+	CHECK("console-tx-completes", wait_used(1, NULL, 1000) == 0);
+	/* Early output through emerg_wr. */
+	win->ops->write(win->opaque, 0x108, '!', 4);
+	while (n < 6) {
+		ssize_t r = read(s, out + n, sizeof(out) - 1 - n);
+		if (r <= 0)
+			break;
+		n += (int)r;
+	}
+	CHECK("console-output", n == 6 && !strcmp(out, "hello!"));
+	/* Input: a posted receive buffer fills when the host types. */
+	offer(0, 0, BUF + 0x1000, 64, true, true);
+	CHECK("console-write-input", write(s, "ls\r", 3) == 3);
+	len = wait_used(0, NULL, 2000);
+	CHECK("console-input", len == 3 && !memcmp(host(BUF + 0x1000), "ls\r", 3));
+	close(s);
+	unlink(path);
+}
+
+int main(void)
+{
+	test_rng();
+	test_net();
+	test_console();
+	return failures ? 1 : 0;
+}
