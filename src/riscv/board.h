@@ -31,6 +31,14 @@
 #define MTIME_HZ 10000000ULL               /* 10 MHz timebase */
 #define MAX_HARTS 8
 
+#define BOARD_INTC_PHANDLE(h) (1 + (h))
+#define BOARD_PLIC_PHANDLE    0x20
+#include "../dev/sifive_test.h"
+#define BOARD_TEST_PHANDLE    SIFIVE_TEST_PHANDLE
+
+#define PAGE_CODE  1
+#define PAGE_WATCH 2
+
 struct rv_block_cache;
 struct plic;
 
@@ -40,6 +48,22 @@ struct rv_machine {
 	struct hart *harts[MAX_HARTS];
 	struct plic *plic;
 	struct rv_block_cache *blocks;   /* decoded code, shared by all harts */
+
+	/* Main RAM, for the CPU's fast paths (also in vm->mem). */
+	uint8_t *ram;
+	uint64_t ram_base, ram_size;
+	uint8_t *rom;                    /* reset ROM at BOARD_ROM_BASE */
+	/* Per RAM page: PAGE_CODE (instructions decoded from it: stores must
+	 * invalidate them), PAGE_WATCH (HTIF tohost). Written by the CPU thread
+	 * only. */
+	uint8_t *page_flags;
+	/* Device DMA into code pages, queued by I/O threads for the CPU thread. */
+	pthread_mutex_t dma_lock;
+	uint64_t dma_pages[64];
+	int nr_dma_pages;
+	bool dma_overflow;
+	_Atomic int dma_pending;
+	bool para;
 
 	/* mtime = (host_ns() - mtime_origin_ns) / 100 */
 	uint64_t mtime_origin_ns;
@@ -59,6 +83,10 @@ uint64_t board_mtime(struct rv_machine *m);
  * (access fault). */
 int board_mmio_read(struct rv_machine *m, uint64_t pa, unsigned size, uint64_t *val);
 int board_mmio_write(struct rv_machine *m, uint64_t pa, unsigned size, uint64_t val);
+
+void board_fdt_extra_nodes(struct rv_machine *m, void *fdt);
+/* A store hit the HTIF tohost word (PAGE_WATCH). */
+void board_htif_store(struct rv_machine *m, uint64_t pa, unsigned size);
 
 /* PLIC (plic.c): contexts 2*h (M-mode) and 2*h+1 (S-mode) per hart, as on
  * QEMU's virt board; drives MEIP/SEIP of each hart. */

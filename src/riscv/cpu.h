@@ -94,7 +94,10 @@ struct hart {
 	int64_t budget;        /* instructions left in this time slice */
 	uint64_t instret;
 	struct rv_tlb_entry tlb_r[TLB_SIZE], tlb_w[TLB_SIZE], tlb_x[TLB_SIZE];
-	struct rv_block *jcache[JCACHE_SIZE];
+	struct rv_jcache_entry {
+		uint64_t va;
+		struct rv_block *block;
+	} jcache[JCACHE_SIZE];
 
 	_Atomic uint64_t mip;  /* written by devices from other threads */
 	uint64_t mie;
@@ -108,7 +111,8 @@ struct hart {
 	uint64_t pmpaddr[64];
 	uint64_t cycle_base;   /* mcycle = instret + cycle_base adjustments */
 
-	uint64_t reservation;  /* LR/SC reserved address, or ~0 */
+	uint64_t reservation;  /* LR/SC reserved physical address, or ~0 */
+	uint64_t amo_pa;       /* physical address of the last mmu_amo_ptr */
 	uint64_t timecmp;      /* CLINT mtimecmp (full) or SBI set_timer (para) */
 	uint64_t timer_bit;    /* MIP_MTIP in full mode, MIP_STIP in para mode */
 
@@ -120,6 +124,7 @@ struct hart {
 	bool para;             /* SBI is answered by the monitor (--mode para) */
 	int id;
 	struct rv_machine *m;
+	struct rv_block *xblock;  /* scratch block for an instruction crossing pages */
 };
 
 /* --- interface used by the board and devices --- */

@@ -1,0 +1,44 @@
+/* The decoded-code cache: blocks of decoded instructions keyed by the
+ * physical address of their first instruction, shared by all harts. A block
+ * never crosses a page; a page holding decoded code is flagged PAGE_CODE so
+ * that stores to it (which then miss the write TLB) and device DMA drop its
+ * blocks. */
+#ifndef TREVO_RISCV_CACHE_H
+#define TREVO_RISCV_CACHE_H
+
+#include "board.h"
+#include "decode.h"
+
+#define BLOCK_MAX_INSNS 64
+
+struct rv_block {
+	uint64_t pa;                 /* physical address of the first instruction */
+	struct rv_block *hash_next;  /* bucket chain */
+	struct rv_block *page_next;  /* blocks starting in the same page */
+	uint32_t n;                  /* instructions, without the terminator */
+	uint32_t bytes;              /* bytes covered */
+	struct rv_insn insn[];       /* n + 1: the last one is OP_BLOCK_END */
+};
+
+struct rv_block_cache;
+
+struct rv_block_cache *code_cache_create(struct rv_machine *m);
+void code_cache_destroy(struct rv_block_cache *c);
+struct rv_block *code_cache_lookup(struct rv_block_cache *c, uint64_t pa);
+/* Decode a new block at pc (physical pa, page mapped at host page).
+ * labels: the interpreter's handler for each op. NULL on allocation failure
+ * (the caller flushes and retries). */
+struct rv_block *code_cache_build(struct rv_block_cache *c, uint64_t pa, const uint8_t *page,
+				  const void *const *labels);
+/* Drop the blocks of a RAM page (index from ram_base). */
+void code_invalidate_page(struct rv_machine *m, uint64_t page);
+/* Free blocks dropped earlier; only between blocks (no block running). */
+void code_cache_reap(struct rv_block_cache *c);
+/* Queue DMA writes from device threads; the CPU thread applies them. */
+void code_note_dma(void *machine, uint64_t gpa, uint64_t len);
+void code_apply_dma(struct rv_machine *m);
+
+uint8_t *mmu_fetch_page(struct hart *h, uint64_t pc, uint64_t *pa_out);
+void mmu_drop_write_mappings(struct rv_machine *m, uint64_t pa_page);
+
+#endif

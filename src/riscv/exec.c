@@ -1,0 +1,507 @@
+/* The interpreter: runs decoded blocks with threaded dispatch (computed
+ * goto). Per instruction it does only the instruction's own work; interrupt,
+ * timer and budget checks happen between blocks (STYLE.md lesson 7). */
+#include <string.h>
+
+#include "board.h"
+#include "cache.h"
+#include "cpu.h"
+#include "sbi.h"
+
+static inline int64_t sext32(uint64_t v)
+{
+	return (int64_t)(int32_t)(uint32_t)v;
+}
+
+/* Find or build the block at pc. Returns NULL after raising a fetch fault.
+ * *cacheable is false for the scratch block of a page-crossing instruction. */
+static struct rv_block *find_block(struct hart *h, uint64_t pc, const void *const *labels,
+				   bool *cacheable)
+{
+	struct rv_machine *m = h->m;
+	uint64_t pa;
+	uint8_t *page = mmu_fetch_page(h, pc, &pa);
+	struct rv_block *b;
+
+	if (!page) {
+		hart_raise(h, h->exc_cause, h->exc_tval);
+		return NULL;
+	}
+	*cacheable = true;
+	if ((pc & 0xfff) == 0xffe && (page[0xffe] & 3) == 3) {
+		uint16_t hi;
+		uint32_t raw;
+		if (mmu_fetch16(h, pc + 2, &hi)) {
+			hart_raise(h, h->exc_cause, h->exc_tval);
+			return NULL;
+		}
+		raw = page[0xffe] | (uint32_t)page[0xfff] << 8 | (uint32_t)hi << 16;
+		b = h->xblock;
+		rv_decode(raw, &b->insn[0]);
+		b->insn[0].handler = labels[b->insn[0].op];
+		b->insn[0].idx = 0;
+		b->insn[0].pc_off = 0;
+		memset(&b->insn[1], 0, sizeof(b->insn[1]));
+		b->insn[1].op = OP_BLOCK_END;
+		b->insn[1].handler = labels[OP_BLOCK_END];
+		b->insn[1].pc_off = 4;
+		b->insn[1].idx = 1;
+		b->n = 1;
+		b->bytes = 4;
+		b->pa = pa;
+		*cacheable = false;
+		return b;
+	}
+	b = code_cache_lookup(m->blocks, pa);
+	if (!b)
+		b = code_cache_build(m->blocks, pa, page, labels);
+	if (!b) {
+		hart_raise(h, CAUSE_FETCH_ACCESS, pc);
+		return NULL;
+	}
+	return b;
+}
+
+void hart_run(struct hart *h, int64_t budget)
+{
+	static const void *const labels[OP_COUNT] = {
+#define RV_OP_LABEL(name) [OP_##name] = &&op_##name,
+		RV_OPS(RV_OP_LABEL)
+#undef RV_OP_LABEL
+	};
+	struct rv_machine *m = h->m;
+	uint64_t *const x = h->x;
+	const struct rv_insn *i;
+	struct rv_block *b;
+	uint64_t pc;
+
+#define NEXT do { i++; goto *i->handler; } while (0)
+#define RD x[i->rd]
+#define RS1 x[i->rs1]
+#define RS2 x[i->rs2]
+#define IMM ((int64_t)i->imm)
+#define PC (pc + i->pc_off)
+/* Leave the block after the current instruction (it retired). */
+#define JUMP(target) do { h->pc = (target); goto block_done; } while (0)
+#define LEAVE_EARLY(target) do {                                  \
+		h->instret -= b->n - i->idx - 1;                  \
+		h->budget += b->n - i->idx - 1;                   \
+		h->pc = (target);                                 \
+		goto block_done;                                  \
+	} while (0)
+#define EXCEPTION(cause, tval) do {                               \
+		h->exc_cause = (cause);                           \
+		h->exc_tval = (tval);                             \
+		goto exception;                                   \
+	} while (0)
+#define ILLEGAL() EXCEPTION(CAUSE_ILLEGAL_INSN, i->raw)
+
+#define LOAD(type, size) do {                                                       \
+		uint64_t va_ = RS1 + IMM;                                           \
+		const struct rv_tlb_entry *e_ = &h->tlb_r[(va_ >> 12) & (TLB_SIZE - 1)]; \
+		if (likely(e_->vpn == va_ >> 12 && !(va_ & ((size) - 1)))) {          \
+			RD = (uint64_t)(int64_t)*(const type *)(e_->addend + va_);  \
+		} else {                                                            \
+			uint64_t v_;                                                \
+			if (mmu_load_slow(h, va_, size, &v_))                       \
+				goto exception;                                     \
+			RD = (uint64_t)(int64_t)(type)v_;                           \
+		}                                                                   \
+		NEXT;                                                               \
+	} while (0)
+#define STORE(type, size, value) do {                                               \
+		uint64_t va_ = RS1 + IMM;                                           \
+		const struct rv_tlb_entry *e_ = &h->tlb_w[(va_ >> 12) & (TLB_SIZE - 1)]; \
+		if (likely(e_->vpn == va_ >> 12 && !(va_ & ((size) - 1)))) {          \
+			*(type *)(e_->addend + va_) = (type)(value);                \
+		} else {                                                            \
+			int r_ = mmu_store_slow(h, va_, size, (uint64_t)(value));   \
+			if (r_ < 0)                                                 \
+				goto exception;                                     \
+			if (r_)                                                     \
+				LEAVE_EARLY(PC + i->len);                           \
+		}                                                                   \
+		NEXT;                                                               \
+	} while (0)
+
+	h->budget = budget;
+	h->reservation = ~0ULL;
+	code_cache_reap(m->blocks);
+
+	for (;;) {
+		struct rv_jcache_entry *je;
+		bool cacheable;
+
+		if (unlikely(atomic_load_explicit(&m->dma_pending, memory_order_relaxed)))
+			code_apply_dma(m);
+		if (unlikely(atomic_load_explicit(&h->mip, memory_order_relaxed) & h->mie))
+			hart_check_interrupts(h);
+		if (unlikely(h->budget <= 0 || atomic_load_explicit(&h->state, memory_order_relaxed) != HART_RUNNING))
+			break;
+		pc = h->pc;
+		je = &h->jcache[(pc >> 1) & (JCACHE_SIZE - 1)];
+		if (likely(je->va == pc && je->block)) {
+			b = je->block;
+		} else {
+			b = find_block(h, pc, labels, &cacheable);
+			if (!b)
+				continue;
+			if (cacheable) {
+				je->va = pc;
+				je->block = b;
+			}
+		}
+		h->budget -= b->n;
+		h->instret += b->n;
+		i = b->insn;
+		goto *i->handler;
+
+	op_BLOCK_END:
+		h->pc = PC;
+		continue;
+	block_done:
+		continue;
+	exception:
+		h->instret -= b->n - i->idx;
+		h->pc = PC;
+		hart_raise(h, h->exc_cause, h->exc_tval);
+		continue;
+
+	op_ILLEGAL:
+		ILLEGAL();
+	op_NOP:
+	op_FENCE:
+		NEXT;
+	op_LI:
+		RD = IMM;
+		NEXT;
+	op_MV:
+		RD = RS1;
+		NEXT;
+	op_LUI:
+		RD = IMM;
+		NEXT;
+	op_AUIPC:
+		RD = PC + IMM;
+		NEXT;
+	op_JAL: {
+		uint64_t t = PC + IMM;
+		RD = PC + i->len;
+		JUMP(t);
+	}
+	op_JALR: {
+		uint64_t t = (RS1 + IMM) & ~1ULL;
+		RD = PC + i->len;
+		JUMP(t);
+	}
+	op_BEQ:
+		if (RS1 == RS2)
+			JUMP(PC + IMM);
+		NEXT;
+	op_BNE:
+		if (RS1 != RS2)
+			JUMP(PC + IMM);
+		NEXT;
+	op_BLT:
+		if ((int64_t)RS1 < (int64_t)RS2)
+			JUMP(PC + IMM);
+		NEXT;
+	op_BGE:
+		if ((int64_t)RS1 >= (int64_t)RS2)
+			JUMP(PC + IMM);
+		NEXT;
+	op_BLTU:
+		if (RS1 < RS2)
+			JUMP(PC + IMM);
+		NEXT;
+	op_BGEU:
+		if (RS1 >= RS2)
+			JUMP(PC + IMM);
+		NEXT;
+
+	op_LB: LOAD(int8_t, 1);
+	op_LH: LOAD(int16_t, 2);
+	op_LW: LOAD(int32_t, 4);
+	op_LD: LOAD(int64_t, 8);
+	op_LBU: LOAD(uint8_t, 1);
+	op_LHU: LOAD(uint16_t, 2);
+	op_LWU: LOAD(uint32_t, 4);
+	op_SB: STORE(uint8_t, 1, RS2);
+	op_SH: STORE(uint16_t, 2, RS2);
+	op_SW: STORE(uint32_t, 4, RS2);
+	op_SD: STORE(uint64_t, 8, RS2);
+
+	op_ADDI: RD = RS1 + IMM; NEXT;
+	op_SLTI: RD = (int64_t)RS1 < IMM; NEXT;
+	op_SLTIU: RD = RS1 < (uint64_t)IMM; NEXT;
+	op_XORI: RD = RS1 ^ IMM; NEXT;
+	op_ORI: RD = RS1 | IMM; NEXT;
+	op_ANDI: RD = RS1 & IMM; NEXT;
+	op_SLLI: RD = RS1 << i->imm; NEXT;
+	op_SRLI: RD = RS1 >> i->imm; NEXT;
+	op_SRAI: RD = (uint64_t)((int64_t)RS1 >> i->imm); NEXT;
+	op_ADD: RD = RS1 + RS2; NEXT;
+	op_SUB: RD = RS1 - RS2; NEXT;
+	op_SLL: RD = RS1 << (RS2 & 63); NEXT;
+	op_SLT: RD = (int64_t)RS1 < (int64_t)RS2; NEXT;
+	op_SLTU: RD = RS1 < RS2; NEXT;
+	op_XOR: RD = RS1 ^ RS2; NEXT;
+	op_SRL: RD = RS1 >> (RS2 & 63); NEXT;
+	op_SRA: RD = (uint64_t)((int64_t)RS1 >> (RS2 & 63)); NEXT;
+	op_OR: RD = RS1 | RS2; NEXT;
+	op_AND: RD = RS1 & RS2; NEXT;
+	op_ADDIW: RD = sext32(RS1 + IMM); NEXT;
+	op_SLLIW: RD = sext32((uint32_t)RS1 << i->imm); NEXT;
+	op_SRLIW: RD = sext32((uint32_t)RS1 >> i->imm); NEXT;
+	op_SRAIW: RD = (uint64_t)(int64_t)((int32_t)RS1 >> i->imm); NEXT;
+	op_ADDW: RD = sext32(RS1 + RS2); NEXT;
+	op_SUBW: RD = sext32(RS1 - RS2); NEXT;
+	op_SLLW: RD = sext32((uint32_t)RS1 << (RS2 & 31)); NEXT;
+	op_SRLW: RD = sext32((uint32_t)RS1 >> (RS2 & 31)); NEXT;
+	op_SRAW: RD = (uint64_t)(int64_t)((int32_t)RS1 >> (RS2 & 31)); NEXT;
+
+	/* M: division by zero and overflow as in the table of section 7.2 */
+	op_MUL: RD = RS1 * RS2; NEXT;
+	op_MULH: RD = (uint64_t)(((__int128)(int64_t)RS1 * (__int128)(int64_t)RS2) >> 64); NEXT;
+	op_MULHSU: RD = (uint64_t)(((__int128)(int64_t)RS1 * (__int128)RS2) >> 64); NEXT;
+	op_MULHU: RD = (uint64_t)(((unsigned __int128)RS1 * RS2) >> 64); NEXT;
+	op_DIV: {
+		int64_t a = (int64_t)RS1, d = (int64_t)RS2;
+		RD = d == 0 ? ~0ULL : (a == INT64_MIN && d == -1) ? (uint64_t)a : (uint64_t)(a / d);
+		NEXT;
+	}
+	op_DIVU: {
+		uint64_t a = RS1, d = RS2;
+		RD = d == 0 ? ~0ULL : a / d;
+		NEXT;
+	}
+	op_REM: {
+		int64_t a = (int64_t)RS1, d = (int64_t)RS2;
+		RD = d == 0 ? (uint64_t)a : (a == INT64_MIN && d == -1) ? 0 : (uint64_t)(a % d);
+		NEXT;
+	}
+	op_REMU: {
+		uint64_t a = RS1, d = RS2;
+		RD = d == 0 ? a : a % d;
+		NEXT;
+	}
+	op_MULW: RD = sext32(RS1 * RS2); NEXT;
+	op_DIVW: {
+		int32_t a = (int32_t)RS1, d = (int32_t)RS2;
+		RD = d == 0 ? ~0ULL : (a == INT32_MIN && d == -1) ? (uint64_t)(int64_t)a
+								 : (uint64_t)(int64_t)(a / d);
+		NEXT;
+	}
+	op_DIVUW: {
+		uint32_t a = (uint32_t)RS1, d = (uint32_t)RS2;
+		RD = d == 0 ? ~0ULL : (uint64_t)sext32(a / d);
+		NEXT;
+	}
+	op_REMW: {
+		int32_t a = (int32_t)RS1, d = (int32_t)RS2;
+		RD = d == 0 ? (uint64_t)(int64_t)a : (a == INT32_MIN && d == -1) ? 0
+								   : (uint64_t)(int64_t)(a % d);
+		NEXT;
+	}
+	op_REMUW: {
+		uint32_t a = (uint32_t)RS1, d = (uint32_t)RS2;
+		RD = (uint64_t)sext32(d == 0 ? a : a % d);
+		NEXT;
+	}
+
+	/* A: harts run in one host thread, so plain accesses are atomic here */
+	op_LR_W: {
+		int32_t *p = mmu_amo_ptr(h, RS1, 4, true);
+		if (!p)
+			goto exception;
+		RD = (uint64_t)(int64_t)*p;
+		h->reservation = h->amo_pa;
+		NEXT;
+	}
+	op_LR_D: {
+		uint64_t *p = mmu_amo_ptr(h, RS1, 8, true);
+		if (!p)
+			goto exception;
+		RD = *p;
+		h->reservation = h->amo_pa;
+		NEXT;
+	}
+	op_SC_W: {
+		uint64_t v = RS2;
+		int32_t *p = mmu_amo_ptr(h, RS1, 4, false);
+		if (!p)
+			goto exception;
+		if (h->reservation == h->amo_pa) {
+			*p = (int32_t)v;
+			RD = 0;
+		} else {
+			RD = 1;
+		}
+		h->reservation = ~0ULL;
+		NEXT;
+	}
+	op_SC_D: {
+		uint64_t v = RS2;
+		uint64_t *p = mmu_amo_ptr(h, RS1, 8, false);
+		if (!p)
+			goto exception;
+		if (h->reservation == h->amo_pa) {
+			*p = v;
+			RD = 0;
+		} else {
+			RD = 1;
+		}
+		h->reservation = ~0ULL;
+		NEXT;
+	}
+	op_AMO_W: {
+		int32_t src = (int32_t)RS2, old, nv;
+		int32_t *p = mmu_amo_ptr(h, RS1, 4, false);
+		if (!p)
+			goto exception;
+		old = *p;
+		switch (i->imm) {
+		case 0x01: nv = src; break;
+		case 0x00: nv = (int32_t)((uint32_t)old + (uint32_t)src); break;
+		case 0x04: nv = old ^ src; break;
+		case 0x0c: nv = old & src; break;
+		case 0x08: nv = old | src; break;
+		case 0x10: nv = old < src ? old : src; break;
+		case 0x14: nv = old > src ? old : src; break;
+		case 0x18: nv = (uint32_t)old < (uint32_t)src ? old : src; break;
+		default: nv = (uint32_t)old > (uint32_t)src ? old : src; break;
+		}
+		*p = nv;
+		RD = (uint64_t)(int64_t)old;
+		NEXT;
+	}
+	op_AMO_D: {
+		uint64_t src = RS2, old, nv;
+		uint64_t *p = mmu_amo_ptr(h, RS1, 8, false);
+		if (!p)
+			goto exception;
+		old = *p;
+		switch (i->imm) {
+		case 0x01: nv = src; break;
+		case 0x00: nv = old + src; break;
+		case 0x04: nv = old ^ src; break;
+		case 0x0c: nv = old & src; break;
+		case 0x08: nv = old | src; break;
+		case 0x10: nv = (int64_t)old < (int64_t)src ? old : src; break;
+		case 0x14: nv = (int64_t)old > (int64_t)src ? old : src; break;
+		case 0x18: nv = old < src ? old : src; break;
+		default: nv = old > src ? old : src; break;
+		}
+		*p = nv;
+		RD = old;
+		NEXT;
+	}
+
+	op_FENCE_I:
+		/* stores to decoded code already dropped it (PAGE_CODE) */
+		JUMP(PC + i->len);
+	op_ECALL:
+		if (h->para && h->priv == PRV_S) {
+			h->pc = PC;
+			sbi_call(h);
+			JUMP(PC + 4);
+		}
+		EXCEPTION(CAUSE_USER_ECALL + (uint64_t)h->priv, 0);
+	op_EBREAK:
+		EXCEPTION(CAUSE_BREAKPOINT, PC);
+	op_MRET:
+		h->pc = PC;
+		if (!hart_mret(h))
+			ILLEGAL();
+		goto block_done;
+	op_SRET:
+		h->pc = PC;
+		if (!hart_sret(h))
+			ILLEGAL();
+		goto block_done;
+	op_WFI:
+		/* 3.1.6.5: TW traps WFI below M; U-mode WFI is illegal with S present */
+		if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MSTATUS_TW)))
+			ILLEGAL();
+		if (!(atomic_load(&h->mip) & h->mie))
+			atomic_store(&h->state, HART_WFI);
+		JUMP(PC + 4);
+	op_SFENCE_VMA:
+		if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MSTATUS_TVM)))
+			ILLEGAL();
+		tlb_flush(h);
+		JUMP(PC + 4);
+	op_CSR: {
+		unsigned f3 = (i->raw >> 12) & 7, csr = (unsigned)i->imm;
+		uint64_t src = (f3 & 4) ? i->rs1 : RS1, old = 0, adj = b->n - i->idx;
+		bool write = (f3 & 3) == 1 || i->rs1 != 0;
+		bool read = (f3 & 3) != 1 || i->rd != 32;
+		int err = 0;
+
+		/* counters read as of this instruction */
+		h->instret -= adj;
+		h->pc = PC;
+		if (read)
+			err = csr_read(h, csr, &old);
+		if (!err && write) {
+			uint64_t nv = (f3 & 3) == 1 ? src : (f3 & 3) == 2 ? old | src : old & ~src;
+			err = csr_write(h, csr, nv);
+		}
+		h->instret += adj;
+		if (err)
+			ILLEGAL();
+		RD = old;
+		if (write)
+			LEAVE_EARLY(PC + 4);
+		NEXT;
+	}
+
+	op_FLW:
+		if (!(h->mstatus & MSTATUS_FS))
+			ILLEGAL();
+		{
+			uint64_t va = RS1 + IMM, v;
+			const struct rv_tlb_entry *e = &h->tlb_r[(va >> 12) & (TLB_SIZE - 1)];
+			if (likely(e->vpn == va >> 12 && !(va & 3)))
+				v = *(const uint32_t *)(e->addend + va);
+			else if (mmu_load_slow(h, va, 4, &v))
+				goto exception;
+			h->fpu.f[i->rd] = v | 0xffffffff00000000ULL;
+			h->mstatus |= MSTATUS_FS;
+		}
+		NEXT;
+	op_FLD:
+		if (!(h->mstatus & MSTATUS_FS))
+			ILLEGAL();
+		{
+			uint64_t va = RS1 + IMM, v;
+			const struct rv_tlb_entry *e = &h->tlb_r[(va >> 12) & (TLB_SIZE - 1)];
+			if (likely(e->vpn == va >> 12 && !(va & 7)))
+				v = *(const uint64_t *)(e->addend + va);
+			else if (mmu_load_slow(h, va, 8, &v))
+				goto exception;
+			h->fpu.f[i->rd] = v;
+			h->mstatus |= MSTATUS_FS;
+		}
+		NEXT;
+	op_FSW:
+		if (!(h->mstatus & MSTATUS_FS))
+			ILLEGAL();
+		STORE(uint32_t, 4, h->fpu.f[i->rs2]);
+	op_FSD:
+		if (!(h->mstatus & MSTATUS_FS))
+			ILLEGAL();
+		STORE(uint64_t, 8, h->fpu.f[i->rs2]);
+	op_FP:
+		if (!(h->mstatus & MSTATUS_FS))
+			ILLEGAL();
+		if (rv_fpu_exec(&h->fpu, x, i->raw)) {
+			x[0] = 0;
+			ILLEGAL();
+		}
+		x[0] = 0;
+		h->mstatus |= MSTATUS_FS;
+		NEXT;
+	}
+#undef NEXT
+}

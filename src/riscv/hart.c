@@ -1,0 +1,53 @@
+/* Hart creation and reset state (privileged spec 3.4: reset). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "board.h"
+#include "cache.h"
+#include "cpu.h"
+
+#define MISA_RV64 (2ULL << 62)
+#define MISA_EXT(c) (1ULL << ((c) - 'A'))
+
+void hart_init(struct hart *h, struct rv_machine *m, int id, bool para)
+{
+	memset(h, 0, sizeof(*h));
+	h->m = m;
+	h->id = id;
+	h->mhartid = id;
+	h->para = para;
+	h->misa = MISA_RV64 | MISA_EXT('A') | MISA_EXT('C') | MISA_EXT('D') | MISA_EXT('F') |
+		  MISA_EXT('I') | MISA_EXT('M') | MISA_EXT('S') | MISA_EXT('U');
+	h->xblock = calloc(1, sizeof(struct rv_block) + 2 * sizeof(struct rv_insn));
+	if (!h->xblock)
+		die("out of memory");
+	hart_reset(h, 0);
+}
+
+void hart_reset(struct hart *h, uint64_t pc)
+{
+	memset(h->x, 0, sizeof(h->x));
+	h->pc = pc;
+	h->priv = PRV_M;
+	h->mstatus = 0;
+	atomic_store(&h->mip, 0);
+	h->mie = 0;
+	h->satp = 0;
+	h->reservation = ~0ULL;
+	h->timecmp = UINT64_MAX;
+	h->timer_bit = MIP_MTIP;
+	h->fpu.fflags = 0;
+	h->fpu.frm = 0;
+	if (h->para) {
+		/* The monitor plays M-mode: everything but ecall from S goes to
+		 * the guest kernel, the counters are readable, time via SBI. */
+		h->priv = PRV_S;
+		h->medeleg = 0xb1ffULL & ~(1ULL << CAUSE_SUPERVISOR_ECALL);
+		h->mideleg = MIP_SSIP | MIP_STIP | MIP_SEIP;
+		h->mcounteren = 7;
+		h->timer_bit = MIP_STIP;
+		h->mstatus = 0;
+	}
+	tlb_flush(h);
+	atomic_store(&h->state, HART_RUNNING);
+}

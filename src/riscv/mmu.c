@@ -1,0 +1,295 @@
+/* Address translation (privileged spec 4.3-4.4: Sv39, Sv48), the soft TLB
+ * refills and the slow paths of loads and stores (misaligned, MMIO, pages
+ * holding decoded code, HTIF tohost). */
+#include <string.h>
+
+#include "board.h"
+#include "cache.h"
+#include "cpu.h"
+
+#define PTE_V (1ULL << 0)
+#define PTE_R (1ULL << 1)
+#define PTE_W (1ULL << 2)
+#define PTE_X (1ULL << 3)
+#define PTE_U (1ULL << 4)
+#define PTE_A (1ULL << 6)
+#define PTE_D (1ULL << 7)
+#define PPN_MASK ((1ULL << 44) - 1)
+
+static const uint64_t page_fault_cause[3] = {
+	CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, CAUSE_FETCH_PAGE_FAULT
+};
+static const uint64_t access_fault_cause[3] = {
+	CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_ACCESS
+};
+
+static int fault(struct hart *h, uint64_t cause, uint64_t va)
+{
+	h->exc_cause = cause;
+	h->exc_tval = va;
+	return -1;
+}
+
+void tlb_flush(struct hart *h)
+{
+	for (unsigned i = 0; i < TLB_SIZE; i++) {
+		h->tlb_r[i].vpn = TLB_INVALID;
+		h->tlb_w[i].vpn = TLB_INVALID;
+		h->tlb_x[i].vpn = TLB_INVALID;
+	}
+	memset(h->jcache, 0, sizeof(h->jcache));
+}
+
+/* Host pointer for a physical range inside RAM (or, when rom is set, the
+ * reset ROM), else NULL. */
+static uint8_t *phys_ptr(struct rv_machine *m, uint64_t pa, unsigned len, bool rom)
+{
+	if (pa - m->ram_base < m->ram_size && len <= m->ram_size - (pa - m->ram_base))
+		return m->ram + (pa - m->ram_base);
+	if (rom && pa - BOARD_ROM_BASE < BOARD_ROM_SIZE && len <= BOARD_ROM_SIZE - (pa - BOARD_ROM_BASE))
+		return m->rom + (pa - BOARD_ROM_BASE);
+	return NULL;
+}
+
+int mmu_translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa)
+{
+	int priv = h->priv;
+	uint64_t mode = h->satp >> 60, a, mstatus = h->mstatus;
+	int levels, vabits;
+
+	if (acc != ACC_EXEC && priv == PRV_M && (mstatus & MSTATUS_MPRV))
+		priv = (int)((mstatus >> 11) & 3);
+	if (priv == PRV_M || mode == 0) {
+		*pa = va;
+		return 0;
+	}
+	levels = mode == 9 ? 4 : 3;
+	vabits = 12 + 9 * levels;
+	/* 4.3.2/4.4: bits above the VA width must equal its top bit */
+	if ((int64_t)(va << (64 - vabits)) >> (64 - vabits) != (int64_t)va)
+		return fault(h, page_fault_cause[acc], va);
+
+	a = (h->satp & PPN_MASK) << 12;
+	for (int lvl = levels - 1; lvl >= 0; lvl--) {
+		uint64_t pte_addr = a + ((va >> (12 + 9 * lvl)) & 511) * 8;
+		uint8_t *p = phys_ptr(h->m, pte_addr, 8, false);
+		uint64_t pte, ppn, need;
+
+		if (!p)
+			return fault(h, access_fault_cause[acc], va);
+		memcpy(&pte, p, 8);
+		/* reserved bits 63:54 (no Svnapot/Svpbmt here) must be zero */
+		if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte >> 54))
+			return fault(h, page_fault_cause[acc], va);
+		ppn = (pte >> 10) & PPN_MASK;
+		if (!(pte & (PTE_R | PTE_X))) {
+			a = ppn << 12;
+			continue;
+		}
+		/* leaf: permissions (4.3.1), SUM and MXR (3.1.6.3) */
+		if (pte & PTE_U) {
+			if (priv == PRV_S && (acc == ACC_EXEC || !(mstatus & MSTATUS_SUM)))
+				return fault(h, page_fault_cause[acc], va);
+		} else if (priv == PRV_U) {
+			return fault(h, page_fault_cause[acc], va);
+		}
+		switch (acc) {
+		case ACC_EXEC: need = pte & PTE_X; break;
+		case ACC_WRITE: need = pte & PTE_W; break;
+		default:
+			need = (pte & PTE_R) || ((mstatus & MSTATUS_MXR) && (pte & PTE_X));
+		}
+		if (!need)
+			return fault(h, page_fault_cause[acc], va);
+		/* misaligned superpage */
+		if (ppn & ((1ULL << (9 * lvl)) - 1))
+			return fault(h, page_fault_cause[acc], va);
+		/* A and D are set by the hardware walker (allowed by 4.3.2 step 7) */
+		if (!(pte & PTE_A) || (acc == ACC_WRITE && !(pte & PTE_D))) {
+			pte |= PTE_A | (acc == ACC_WRITE ? PTE_D : 0);
+			memcpy(p, &pte, 8);
+		}
+		ppn |= (va >> 12) & ((1ULL << (9 * lvl)) - 1);
+		*pa = (ppn << 12) | (va & 0xfff);
+		return 0;
+	}
+	return fault(h, page_fault_cause[acc], va);
+}
+
+static void tlb_fill(struct rv_tlb_entry *e, uint64_t va, uint64_t pa, uint8_t *host)
+{
+	e->vpn = va >> 12;
+	e->pa_page = pa >> 12;
+	/* host points at pa; addend maps the page base: host_page - va_page */
+	e->addend = (uintptr_t)(host - (pa & 0xfff)) - (uintptr_t)(va & ~0xfffULL);
+}
+
+static inline unsigned tlb_index(uint64_t va)
+{
+	return (va >> 12) & (TLB_SIZE - 1);
+}
+
+/* One access that stays within a page. */
+static int load_one(struct hart *h, uint64_t va, unsigned size, uint64_t *val)
+{
+	struct rv_machine *m = h->m;
+	uint64_t pa;
+	uint8_t *p;
+
+	if (mmu_translate(h, va, ACC_READ, &pa))
+		return -1;
+	p = phys_ptr(m, pa, size, true);
+	if (p) {
+		uint64_t v = 0;
+		memcpy(&v, p, size);
+		*val = v;
+		tlb_fill(&h->tlb_r[tlb_index(va)], va, pa, p);
+		return 0;
+	}
+	if (board_mmio_read(m, pa, size, val))
+		return fault(h, CAUSE_LOAD_ACCESS, va);
+	return 0;
+}
+
+int mmu_load_slow(struct hart *h, uint64_t va, unsigned size, uint64_t *val)
+{
+	uint64_t v = 0;
+
+	if ((va & 0xfff) + size <= 0x1000)
+		return load_one(h, va, size, val);
+	/* misaligned across a page: byte by byte, little-endian */
+	for (unsigned i = 0; i < size; i++) {
+		uint64_t b;
+		if (load_one(h, va + i, 1, &b))
+			return -1;
+		v |= b << (8 * i);
+	}
+	*val = v;
+	return 0;
+}
+
+/* Returns 1 when the store hit decoded code, so the current block ends. */
+static int store_one(struct hart *h, uint64_t va, unsigned size, uint64_t val)
+{
+	struct rv_machine *m = h->m;
+	uint64_t pa, page;
+	uint8_t *p;
+	int ret = 0;
+
+	if (mmu_translate(h, va, ACC_WRITE, &pa))
+		return -1;
+	p = phys_ptr(m, pa, size, false);
+	if (!p) {
+		if (board_mmio_write(m, pa, size, val))
+			return fault(h, CAUSE_STORE_ACCESS, va);
+		return 0;
+	}
+	memcpy(p, &val, size);
+	page = (pa - m->ram_base) >> 12;
+	if (unlikely(m->page_flags[page])) {
+		if (m->page_flags[page] & PAGE_CODE) {
+			code_invalidate_page(m, page);
+			ret = 1;
+		}
+		if (m->page_flags[page] & PAGE_WATCH) {
+			board_htif_store(m, pa, size);
+			return 1;
+		}
+	}
+	tlb_fill(&h->tlb_w[tlb_index(va)], va, pa, p);
+	return ret;
+}
+
+int mmu_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t val)
+{
+	int ret = 0;
+
+	if ((va & 0xfff) + size <= 0x1000)
+		return store_one(h, va, size, val);
+	/* Check both pages first so that a fault leaves memory unchanged. */
+	{
+		uint64_t pa;
+		if (mmu_translate(h, va, ACC_WRITE, &pa) ||
+		    mmu_translate(h, (va | 0xfff) + 1, ACC_WRITE, &pa))
+			return -1;
+	}
+	for (unsigned i = 0; i < size; i++) {
+		int r = store_one(h, va + i, 1, (val >> (8 * i)) & 0xff);
+		if (r < 0)
+			return -1;
+		ret |= r;
+	}
+	return ret;
+}
+
+void *mmu_amo_ptr(struct hart *h, uint64_t va, unsigned size, bool is_lr)
+{
+	struct rv_machine *m = h->m;
+	uint64_t pa, page;
+	uint8_t *p;
+
+	/* 8.2-8.4: misaligned LR/SC/AMO raise address-misaligned */
+	if (va & (size - 1)) {
+		fault(h, is_lr ? CAUSE_MISALIGNED_LOAD : CAUSE_MISALIGNED_STORE, va);
+		return NULL;
+	}
+	if (mmu_translate(h, va, is_lr ? ACC_READ : ACC_WRITE, &pa))
+		return NULL;
+	p = phys_ptr(m, pa, size, false);
+	if (!p) {
+		fault(h, is_lr ? CAUSE_LOAD_ACCESS : CAUSE_STORE_ACCESS, va);
+		return NULL;
+	}
+	page = (pa - m->ram_base) >> 12;
+	if (!is_lr && unlikely(m->page_flags[page] & PAGE_CODE))
+		code_invalidate_page(m, page);
+	h->amo_pa = pa;
+	return p;
+}
+
+int mmu_fetch16(struct hart *h, uint64_t va, uint16_t *val)
+{
+	uint64_t pa;
+	uint8_t *p;
+
+	if (mmu_translate(h, va, ACC_EXEC, &pa))
+		return -1;
+	p = phys_ptr(h->m, pa, 2, true);
+	if (!p)
+		return fault(h, CAUSE_FETCH_ACCESS, va);
+	memcpy(val, p, 2);
+	return 0;
+}
+
+/* Host pointer to the page holding pc, through the fetch TLB. */
+uint8_t *mmu_fetch_page(struct hart *h, uint64_t pc, uint64_t *pa_out)
+{
+	struct rv_tlb_entry *e = &h->tlb_x[tlb_index(pc)];
+	uint64_t pa;
+	uint8_t *p;
+
+	if (likely(e->vpn == pc >> 12)) {
+		*pa_out = (e->pa_page << 12) | (pc & 0xfff);
+		return (uint8_t *)(e->addend + (pc & ~0xfffULL));
+	}
+	if (mmu_translate(h, pc, ACC_EXEC, &pa))
+		return NULL;
+	p = phys_ptr(h->m, pa, 2, true);
+	if (!p) {
+		fault(h, CAUSE_FETCH_ACCESS, pc);
+		return NULL;
+	}
+	tlb_fill(e, pc, pa, p);
+	*pa_out = pa;
+	return p - (pa & 0xfff);
+}
+
+void mmu_drop_write_mappings(struct rv_machine *m, uint64_t pa_page)
+{
+	for (int i = 0; i < m->nr_harts; i++) {
+		struct hart *h = m->harts[i];
+		for (unsigned j = 0; j < TLB_SIZE; j++)
+			if (h->tlb_w[j].vpn != TLB_INVALID && h->tlb_w[j].pa_page == pa_page)
+				h->tlb_w[j].vpn = TLB_INVALID;
+	}
+}
