@@ -564,6 +564,7 @@ int riscv_machine_run(struct vm *vm)
 		die("cannot create the CLINT");
 	create_device(vm, "sifive-test", BOARD_TEST_BASE, -1);
 	create_device(vm, "goldfish-rtc", BOARD_RTC_BASE, IRQ_RTC);
+	create_device(vm, "pvpanic-mmio", BOARD_PVPANIC_BASE, -1);
 	create_device(vm, "ns16550a", BOARD_UART_BASE, IRQ_UART);
 	if (m->para) {
 		if (!device_model_find("virtio-console"))

@@ -12,6 +12,7 @@
 #define BOARD_ROM_SIZE     0x1000ULL
 #define BOARD_TEST_BASE    0x100000ULL     /* SiFive test / syscon */
 #define BOARD_RTC_BASE     0x101000ULL     /* goldfish RTC */
+#define BOARD_PVPANIC_BASE 0x102000ULL     /* pvpanic-mmio */
 #define BOARD_CLINT_BASE   0x2000000ULL
 #define BOARD_CLINT_SIZE   0x10000ULL
 #define BOARD_PLIC_BASE    0xc000000ULL
