@@ -8,7 +8,7 @@ ISA_CFLAGS   := -march=rv64gc -mabi=lp64d -mcmodel=medany -nostdlib -nostartfile
                 -T tests/isa/lib/isa.ld
 ISA_SRCS     := $(sort $(wildcard tests/isa/*.S))
 ISA_ELFS     := $(ISA_SRCS:tests/isa/%.S=$(BUILD_ISA)/%.elf)
-ISA_LIB      := tests/isa/lib/crt.S tests/isa/lib/isa.h tests/isa/lib/isa.ld
+ISA_LIB      := $(wildcard tests/isa/lib/*.h) tests/isa/lib/crt.S tests/isa/lib/isa.ld
 
 $(BUILD_ISA)/%.elf: tests/isa/%.S $(ISA_LIB)
 	@mkdir -p $(dir $@)
