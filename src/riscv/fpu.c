@@ -78,61 +78,61 @@ static inline void wr_s(struct rv_fpu *fpu, unsigned r, uint32_t b)
 #define OPAQUE(v) __asm__ volatile("" : "+m"(v))
 #endif
 
+/* The host thread runs in round-to-nearest (C's default; nothing else in
+ * Trevo changes it) and every function here leaves it so. Two ways to run an
+ * operation:
+ *  - host_begin/host_end: clear the sticky flags, set the mode, read the
+ *    flags back. Exact, but reading the flags waits for the FPU to drain
+ *    (stmxcsr costs ~30 cycles, more than the arithmetic).
+ *  - host_mode/host_mode_end: set the mode only. Enough when the guest's
+ *    fflags already has NX and the result is finite, nonzero, of magnitude
+ *    above the smallest normal and below the largest finite: then no flag
+ *    but NX can have been raised (NV always gives a NaN, DZ an infinity, OF
+ *    an infinity or the largest finite value, UF a result at or below the
+ *    smallest normal), so there is nothing to collect. */
 #if defined(__x86_64__)
-/* SSE MXCSR: flags in bits 0-5 (IE DE ZE OE UE PE), DAZ bit 6, rounding
- * control bits 13-14, FTZ bit 15. All scalar float/double arithmetic on
- * x86-64 uses SSE, so it is the only state we touch; going straight to the
- * register avoids glibc's x87+SSE fenv round trip on every instruction. */
-#define MXCSR_FLAGS 0x3fu
-#define MXCSR_DAZ 0x40u
-#define MXCSR_RC 0x6000u
-#define MXCSR_FTZ 0x8000u
+/* SSE MXCSR: flags in bits 0-5 (IE DE ZE OE UE PE), exception masks in
+ * bits 7-12, rounding control bits 13-14; DAZ (bit 6) and FTZ (bit 15) off.
+ * All scalar float/double arithmetic on x86-64 uses SSE, so it is the only
+ * state we touch; writing it whole also clears the flags and costs little. */
+#define MXCSR_DEFAULT 0x1f80u
 
-static inline uint32_t mxcsr_read(void)
-{
-	uint32_t v;
-	__asm__ volatile("stmxcsr %0" : "=m"(v));
-	return v;
-}
+static const uint32_t mxcsr_rc[4] = {
+	[RM_RNE] = 0x0000, [RM_RTZ] = 0x6000, [RM_RDN] = 0x2000, [RM_RUP] = 0x4000,
+};
 
 static inline void mxcsr_write(uint32_t v)
 {
 	__asm__ volatile("ldmxcsr %0" : : "m"(v));
 }
 
-static const uint32_t mxcsr_rc[4] = {
-	[RM_RNE] = 0x0000, [RM_RTZ] = 0x6000, [RM_RDN] = 0x2000, [RM_RUP] = 0x4000,
-};
+static inline void host_begin(unsigned rm)
+{
+	mxcsr_write(MXCSR_DEFAULT | mxcsr_rc[rm]);
+}
 
 /* IE DE ZE OE UE PE -> NV - DZ OF UF NX (the denormal-operand flag has no
  * RISC-V counterpart). */
-static inline uint32_t mxcsr_to_fflags(uint32_t m)
+static inline uint32_t host_end(unsigned rm)
 {
+	uint32_t m;
+	__asm__ volatile("stmxcsr %0" : "=m"(m));
+	if (rm != RM_RNE)
+		mxcsr_write(MXCSR_DEFAULT);
 	return ((m & 0x01) << 4) | ((m & 0x04) << 1) | ((m & 0x08) >> 1) |
 	       ((m & 0x10) >> 3) | ((m & 0x20) >> 5);
 }
 
-struct host_env { uint32_t saved; };
-
-/* Select rounding mode rm (0-3) with clear flags and IEEE (no FTZ/DAZ)
- * behaviour. */
-static inline struct host_env host_begin(unsigned rm)
+static inline void host_mode(unsigned rm)
 {
-	struct host_env e = { mxcsr_read() };
-	uint32_t want = (e.saved & ~(MXCSR_FLAGS | MXCSR_DAZ | MXCSR_RC | MXCSR_FTZ)) | mxcsr_rc[rm];
-	if (want != e.saved)
-		mxcsr_write(want);
-	return e;
+	if (rm != RM_RNE)
+		mxcsr_write(MXCSR_DEFAULT | mxcsr_rc[rm]);
 }
 
-/* Collect the flags and put the caller's mode back (flags cleared). */
-static inline uint32_t host_end(struct host_env e)
+static inline void host_mode_end(unsigned rm)
 {
-	uint32_t now = mxcsr_read();
-	uint32_t restore = e.saved & ~MXCSR_FLAGS;
-	if (now != restore)
-		mxcsr_write(restore);
-	return mxcsr_to_fflags(now);
+	if (rm != RM_RNE)
+		mxcsr_write(MXCSR_DEFAULT);
 }
 #else
 static const int fenv_rc[4] = {
@@ -140,18 +140,25 @@ static const int fenv_rc[4] = {
 	[RM_RDN] = FE_DOWNWARD, [RM_RUP] = FE_UPWARD,
 };
 
-struct host_env { int saved; };
-
-static inline struct host_env host_begin(unsigned rm)
+static inline void host_mode(unsigned rm)
 {
-	struct host_env e = { fegetround() };
-	if (e.saved != fenv_rc[rm])
+	if (rm != RM_RNE)
 		fesetround(fenv_rc[rm]);
-	feclearexcept(FE_ALL_EXCEPT);
-	return e;
 }
 
-static inline uint32_t host_end(struct host_env e)
+static inline void host_mode_end(unsigned rm)
+{
+	if (rm != RM_RNE)
+		fesetround(FE_TONEAREST);
+}
+
+static inline void host_begin(unsigned rm)
+{
+	host_mode(rm);
+	feclearexcept(FE_ALL_EXCEPT);
+}
+
+static inline uint32_t host_end(unsigned rm)
 {
 	int x = fetestexcept(FE_ALL_EXCEPT);
 	uint32_t ff = 0;
@@ -160,11 +167,21 @@ static inline uint32_t host_end(struct host_env e)
 	if (x & FE_OVERFLOW) ff |= FF_OF;
 	if (x & FE_UNDERFLOW) ff |= FF_UF;
 	if (x & FE_INEXACT) ff |= FF_NX;
-	if (fegetround() != e.saved)
-		fesetround(e.saved);
+	host_mode_end(rm);
 	return ff;
 }
 #endif
+
+/* Results that cannot have raised anything but NX (see above). */
+static inline bool s_ordinary(uint32_t b)
+{
+	return (b & 0x7fffffffu) - 0x00800001u < 0x7f7fffffu - 0x00800001u;
+}
+
+static inline bool d_ordinary(uint64_t b)
+{
+	return (b & ~(1ull << 63)) - 0x0010000000000001ull < 0x7fefffffffffffffull - 0x0010000000000001ull;
+}
 
 /* ---- software rounding ---------------------------------------------------- */
 
@@ -304,7 +321,7 @@ enum wide_op { W_ADD, W_SUB, W_MUL, W_DIV, W_FMA };
 static uint32_t s_rmm(enum wide_op op, uint32_t a, uint32_t b, uint32_t c, uint32_t *ff)
 {
 	double x = f32_of(a), y = f32_of(b), z = f32_of(c), r;
-	struct host_env e = host_begin(RM_RTZ);
+	host_begin(RM_RTZ);
 	OPAQUE(x); OPAQUE(y); OPAQUE(z);
 	switch (op) {
 	case W_ADD: r = x + y; break;
@@ -314,7 +331,7 @@ static uint32_t s_rmm(enum wide_op op, uint32_t a, uint32_t b, uint32_t c, uint3
 	default:    r = fma(x, y, z); break;
 	}
 	OPAQUE(r);
-	uint32_t hf = host_end(e);
+	uint32_t hf = host_end(RM_RTZ);
 	/* Widening a signalling NaN happened before the flags were cleared. */
 	if (f32_is_snan(a) || f32_is_snan(b) || (op == W_FMA && f32_is_snan(c)))
 		hf |= FF_NV;
@@ -334,7 +351,7 @@ static uint32_t s_rmm(enum wide_op op, uint32_t a, uint32_t b, uint32_t c, uint3
 static uint64_t d_rmm(enum wide_op op, uint64_t a, uint64_t b, uint64_t c, uint32_t *ff)
 {
 	__float128 x = f64_of(a), y = f64_of(b), z = f64_of(c), r;
-	struct host_env e = host_begin(RM_RTZ);
+	host_begin(RM_RTZ);
 	OPAQUE(x); OPAQUE(y); OPAQUE(z);
 	switch (op) {
 	case W_ADD: r = x + y; break;
@@ -344,7 +361,7 @@ static uint64_t d_rmm(enum wide_op op, uint64_t a, uint64_t b, uint64_t c, uint3
 	default:    r = x * y + z; break;  /* the product is exact in binary128 */
 	}
 	OPAQUE(r);
-	uint32_t hf = host_end(e);
+	uint32_t hf = host_end(RM_RTZ);
 	if (f64_is_snan(a) || f64_is_snan(b) || (op == W_FMA && f64_is_snan(c)))
 		hf |= FF_NV;
 	*ff |= hf & (FF_NV | FF_DZ);
@@ -529,11 +546,22 @@ static int exec_fma(struct rv_fpu *fpu, uint32_t insn, unsigned rm)
 			r = s_rmm(W_FMA, na, b, nc, &ff);
 		} else {
 			float x = f32_of(na), y = f32_of(b), z = f32_of(nc), v;
-			struct host_env e = host_begin(rm);
+			if (fpu->fflags & FF_NX) {
+				host_mode(rm);
+				OPAQUE(x); OPAQUE(y); OPAQUE(z);
+				v = fmaf(x, y, z);
+				OPAQUE(v);
+				host_mode_end(rm);
+				if (likely(s_ordinary(bits_f32(v)))) {
+					wr_s(fpu, rd, bits_f32(v));
+					return 0;
+				}
+			}
+			host_begin(rm);
 			OPAQUE(x); OPAQUE(y); OPAQUE(z);
 			v = fmaf(x, y, z);
 			OPAQUE(v);
-			ff = host_end(e);
+			ff = host_end(rm);
 			r = bits_f32(v);
 		}
 		if (f32_is_nan(r)) {
@@ -549,11 +577,22 @@ static int exec_fma(struct rv_fpu *fpu, uint32_t insn, unsigned rm)
 			r = d_rmm(W_FMA, na, b, nc, &ff);
 		} else {
 			double x = f64_of(na), y = f64_of(b), z = f64_of(nc), v;
-			struct host_env e = host_begin(rm);
+			if (fpu->fflags & FF_NX) {
+				host_mode(rm);
+				OPAQUE(x); OPAQUE(y); OPAQUE(z);
+				v = fma(x, y, z);
+				OPAQUE(v);
+				host_mode_end(rm);
+				if (likely(d_ordinary(bits_f64(v)))) {
+					fpu->f[rd] = bits_f64(v);
+					return 0;
+				}
+			}
+			host_begin(rm);
 			OPAQUE(x); OPAQUE(y); OPAQUE(z);
 			v = fma(x, y, z);
 			OPAQUE(v);
-			ff = host_end(e);
+			ff = host_end(rm);
 			r = bits_f64(v);
 		}
 		if (f64_is_nan(r)) {
@@ -567,38 +606,67 @@ static int exec_fma(struct rv_fpu *fpu, uint32_t insn, unsigned rm)
 	return 0;
 }
 
-/* fadd/fsub/fmul/fdiv/fsqrt in a host-supported rounding mode. */
-static uint32_t s_arith(unsigned f5, uint32_t a, uint32_t b, unsigned rm, uint32_t *ff)
+static inline float s_op(unsigned f5, float x, float y)
+{
+	switch (f5) {
+	case 0x00: return x + y;
+	case 0x01: return x - y;
+	case 0x02: return x * y;
+	case 0x03: return x / y;
+	default:   return sqrtf(x);
+	}
+}
+
+static inline double d_op(unsigned f5, double x, double y)
+{
+	switch (f5) {
+	case 0x00: return x + y;
+	case 0x01: return x - y;
+	case 0x02: return x * y;
+	case 0x03: return x / y;
+	default:   return sqrt(x);
+	}
+}
+
+/* fadd/fsub/fmul/fdiv/fsqrt in a host-supported rounding mode. nx_set:
+ * the guest's fflags already has NX. */
+static uint32_t s_arith(unsigned f5, uint32_t a, uint32_t b, unsigned rm, bool nx_set, uint32_t *ff)
 {
 	float x = f32_of(a), y = f32_of(b), v;
-	struct host_env e = host_begin(rm);
-	OPAQUE(x); OPAQUE(y);
-	switch (f5) {
-	case 0x00: v = x + y; break;
-	case 0x01: v = x - y; break;
-	case 0x02: v = x * y; break;
-	case 0x03: v = x / y; break;
-	default:   v = sqrtf(x); break;
+	if (nx_set) {
+		host_mode(rm);
+		OPAQUE(x); OPAQUE(y);
+		v = s_op(f5, x, y);
+		OPAQUE(v);
+		host_mode_end(rm);
+		if (likely(s_ordinary(bits_f32(v))))
+			return bits_f32(v);
 	}
+	host_begin(rm);
+	OPAQUE(x); OPAQUE(y);
+	v = s_op(f5, x, y);
 	OPAQUE(v);
-	*ff = host_end(e);
+	*ff = host_end(rm);
 	return s_nan_fix(bits_f32(v));
 }
 
-static uint64_t d_arith(unsigned f5, uint64_t a, uint64_t b, unsigned rm, uint32_t *ff)
+static uint64_t d_arith(unsigned f5, uint64_t a, uint64_t b, unsigned rm, bool nx_set, uint32_t *ff)
 {
 	double x = f64_of(a), y = f64_of(b), v;
-	struct host_env e = host_begin(rm);
-	OPAQUE(x); OPAQUE(y);
-	switch (f5) {
-	case 0x00: v = x + y; break;
-	case 0x01: v = x - y; break;
-	case 0x02: v = x * y; break;
-	case 0x03: v = x / y; break;
-	default:   v = sqrt(x); break;
+	if (nx_set) {
+		host_mode(rm);
+		OPAQUE(x); OPAQUE(y);
+		v = d_op(f5, x, y);
+		OPAQUE(v);
+		host_mode_end(rm);
+		if (likely(d_ordinary(bits_f64(v))))
+			return bits_f64(v);
 	}
+	host_begin(rm);
+	OPAQUE(x); OPAQUE(y);
+	v = d_op(f5, x, y);
 	OPAQUE(v);
-	*ff = host_end(e);
+	*ff = host_end(rm);
 	return d_nan_fix(bits_f64(v));
 }
 
@@ -638,14 +706,14 @@ int rv_fpu_exec(struct rv_fpu *fpu, uint64_t *x, uint32_t insn)
 			if (rm != RM_RMM || f5 == 0x0b)
 				/* A square root is never a tie (its exact value has
 				 * at most p bits or is irrational), so RMM = RNE. */
-				r = s_arith(f5, a, b, rm == RM_RMM ? RM_RNE : (unsigned)rm, &ff);
+				r = s_arith(f5, a, b, rm == RM_RMM ? RM_RNE : (unsigned)rm, fpu->fflags & FF_NX, &ff);
 			else
 				r = s_rmm((enum wide_op)f5, a, b, 0, &ff);
 			wr_s(fpu, rd, r);
 		} else {
 			uint64_t a = fpu->f[rs1], b = fpu->f[rs2];
 			if (rm != RM_RMM || f5 == 0x0b)
-				fpu->f[rd] = d_arith(f5, a, b, rm == RM_RMM ? RM_RNE : (unsigned)rm, &ff);
+				fpu->f[rd] = d_arith(f5, a, b, rm == RM_RMM ? RM_RNE : (unsigned)rm, fpu->fflags & FF_NX, &ff);
 			else
 				fpu->f[rd] = d_rmm((enum wide_op)f5, a, b, 0, &ff);
 		}
@@ -713,11 +781,11 @@ int rv_fpu_exec(struct rv_fpu *fpu, uint64_t *x, uint32_t insn)
 			} else if (rm != RM_RMM) {
 				double v = f64_of(a);
 				float o;
-				struct host_env e = host_begin((unsigned)rm);
+				host_begin((unsigned)rm);
 				OPAQUE(v);
 				o = (float)v;
 				OPAQUE(o);
-				ff = host_end(e);
+				ff = host_end((unsigned)rm);
 				r = bits_f32(o);
 			} else if ((a << 1) == 0 || (a << 1) == (fmt_d.inf << 1)) {
 				r = (uint32_t)(a >> 32) & 0xff800000u;

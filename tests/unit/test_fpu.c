@@ -54,7 +54,7 @@ static const char *name_of(uint32_t insn, char *buf, size_t len)
 }
 
 /* Run one vector; returns 0 on match, else writes why. */
-static int run_vec(const struct vec *v, char *why, size_t len)
+static int run_vec(const struct vec *v, uint32_t fflags0, char *why, size_t len)
 {
 	struct rv_fpu fpu;
 	uint64_t x[32];
@@ -67,6 +67,7 @@ static int run_vec(const struct vec *v, char *why, size_t len)
 	x[11] = v->xin;
 	x[12] = 0xa5a5a5a5a5a5a5a5ull;
 	fpu.frm = v->frm;
+	fpu.fflags = fflags0;
 	int rc = rv_fpu_exec(&fpu, x, v->insn);
 	if (v->kind == 2) {
 		if (rc != -1) {
@@ -76,11 +77,11 @@ static int run_vec(const struct vec *v, char *why, size_t len)
 		return 0;
 	}
 	uint64_t got = v->kind == 1 ? x[12] : fpu.f[4];
-	if (rc != 0 || got != v->out || fpu.fflags != v->flags) {
+	if (rc != 0 || got != v->out || fpu.fflags != (v->flags | fflags0)) {
 		snprintf(why, len, "insn %08x frm %u a %016llx b %016llx c %016llx x %016llx: "
-			 "want %016llx/%02x, got %016llx/%02x rc %d", v->insn, v->frm,
+			 "fflags %02x want %016llx/%02x, got %016llx/%02x rc %d", v->insn, v->frm,
 			 (unsigned long long)v->a, (unsigned long long)v->b, (unsigned long long)v->c,
-			 (unsigned long long)v->xin, (unsigned long long)v->out, v->flags,
+			 (unsigned long long)v->xin, fflags0, (unsigned long long)v->out, v->flags | fflags0,
 			 (unsigned long long)got, fpu.fflags, rc);
 		return -1;
 	}
@@ -115,7 +116,10 @@ int main(void)
 			ng++;
 		}
 		g[k].n++;
-		if (run_vec(&vecs[i], why, sizeof why)) {
+		/* Once from clear fflags, once with flags already set: rv_fpu_exec
+		 * may leave host flags behind that fflags already holds. */
+		if (run_vec(&vecs[i], 0, why, sizeof why) ||
+		    run_vec(&vecs[i], (uint32_t)(i * 7 % 32), why, sizeof why)) {
 			if (!g[k].bad++)
 				memcpy(g[k].why, why, sizeof why);
 			total_bad++;
@@ -163,15 +167,21 @@ int main(void)
 			{ "fcvt.w.d", 0xc2008653 }, { "fle.d", 0xa2208653 },
 		};
 		for (unsigned b = 0; b < sizeof bench / sizeof bench[0]; b++) {
-			const unsigned iters = 2000000;
-			clock_gettime(CLOCK_MONOTONIC, &t0);
-			for (unsigned i = 0; i < iters; i++) {
-				rv_fpu_exec(&fpu, x, bench[b].insn);
-				fpu.f[1] = 0x3ff0000000000001ull;
+			const unsigned iters = 400000;
+			double best = 1e9;
+			/* Best of several rounds: the machine is shared. */
+			for (int round = 0; round < 7; round++) {
+				clock_gettime(CLOCK_MONOTONIC, &t0);
+				for (unsigned i = 0; i < iters; i++) {
+					rv_fpu_exec(&fpu, x, bench[b].insn);
+					fpu.f[1] = 0x3ff0000000000001ull;
+				}
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				double ns = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / iters;
+				if (ns < best)
+					best = ns;
 			}
-			clock_gettime(CLOCK_MONOTONIC, &t1);
-			double ns = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / iters;
-			printf("# fpu bench %s: %.1f ns/insn\n", bench[b].n, ns);
+			printf("# fpu bench %s: %.1f ns/insn\n", bench[b].n, best);
 		}
 	}
 	return failed;
