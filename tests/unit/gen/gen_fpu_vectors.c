@@ -73,6 +73,7 @@ static void on_sigill(int sig)
 }
 
 static unsigned long count;
+static int scale = 1;
 
 /* Run insn on the operands and print one table row. */
 static void emit(uint32_t insn, unsigned frm, uint64_t a, uint64_t b, uint64_t c, uint64_t xin, int xdest)
@@ -237,8 +238,15 @@ static uint32_t op_fp(unsigned f5, unsigned fmt, unsigned rs2, unsigned rs1, uns
 
 static const unsigned rms[] = { 0, 1, 2, 3, 4 };
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* Optional: a seed and a count multiplier, for one-off larger runs. The
+	 * committed table uses neither. */
+	if (argc > 1)
+		rng_state = strtoull(argv[1], NULL, 0) | 1;
+	if (argc > 2)
+		scale = atoi(argv[2]);
+
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_sigill;
@@ -250,11 +258,11 @@ int main(void)
 		/* fadd fsub fmul fdiv */
 		for (unsigned f5 = 0; f5 < 4; f5++)
 			for (unsigned i = 0; i < 5; i++)
-				for (int n = 0; n < 160; n++)
+				for (int n = 0; n < scale * 160; n++)
 					emit(op_fp(f5, dbl, 2, 1, rms[i], 4), 0, freg(dbl), freg(dbl), 0, 0, 0);
 		/* fsqrt */
 		for (unsigned i = 0; i < 5; i++)
-			for (int n = 0; n < 70; n++) {
+			for (int n = 0; n < scale * 70; n++) {
 				uint64_t a = freg(dbl);
 				if (rndn(2))   /* mostly positive */
 					a &= dbl ? ~(1ull << 63) : ~(1ull << 31);
@@ -263,7 +271,7 @@ int main(void)
 		/* fmadd fmsub fnmsub fnmadd */
 		for (unsigned o = 0; o < 4; o++)
 			for (unsigned i = 0; i < 5; i++)
-				for (int n = 0; n < 120; n++) {
+				for (int n = 0; n < scale * 120; n++) {
 					uint32_t insn = 3u << 27 | (unsigned)dbl << 25 | 2u << 20 | 1u << 15 |
 							rms[i] << 12 | 4u << 7 | (0x43 + 4 * o);
 					uint64_t a = freg(dbl), b = freg(dbl), c = freg(dbl);
@@ -287,37 +295,37 @@ int main(void)
 				}
 		/* fsgnj fsgnjn fsgnjx, fmin fmax */
 		for (unsigned f3 = 0; f3 < 3; f3++)
-			for (int n = 0; n < 60; n++)
+			for (int n = 0; n < scale * 60; n++)
 				emit(op_fp(0x04, dbl, 2, 1, f3, 4), 0, freg(dbl), freg(dbl), 0, 0, 0);
 		for (unsigned f3 = 0; f3 < 2; f3++)
-			for (int n = 0; n < 150; n++) {
+			for (int n = 0; n < scale * 150; n++) {
 				uint64_t a = freg(dbl), b = rndn(5) ? freg(dbl) : a ^ (dbl ? 1ull << 63 : 1ull << 31);
 				emit(op_fp(0x05, dbl, 2, 1, f3, 4), 0, a, b, 0, 0, 0);
 			}
 		/* fle flt feq */
 		for (unsigned f3 = 0; f3 < 3; f3++)
-			for (int n = 0; n < 150; n++) {
+			for (int n = 0; n < scale * 150; n++) {
 				uint64_t a = freg(dbl), b = rndn(4) ? freg(dbl) : rndn(2) ? a : a ^ (dbl ? 1ull << 63 : 1ull << 31);
 				emit(op_fp(0x14, dbl, 2, 1, f3, A2), 0, a, b, 0, 0, 1);
 			}
 		/* fclass */
 		for (unsigned i = 0; i < (dbl ? sizeof special_d / 8 : sizeof special_s / 4); i++)
 			emit(op_fp(0x1c, dbl, 0, 1, 1, A2), 0, dbl ? special_d[i] : 0xffffffff00000000ull | special_s[i], 0, 0, 0, 1);
-		for (int n = 0; n < 60; n++)
+		for (int n = 0; n < scale * 60; n++)
 			emit(op_fp(0x1c, dbl, 0, 1, 1, A2), 0, freg(dbl), 0, 0, 0, 1);
 		/* fcvt.{w,wu,l,lu}.fmt */
 		for (unsigned t = 0; t < 4; t++)
 			for (unsigned i = 0; i < 5; i++)
-				for (int n = 0; n < 90; n++)
+				for (int n = 0; n < scale * 90; n++)
 					emit(op_fp(0x18, dbl, t, 1, rms[i], A2), 0, freg(dbl), 0, 0, 0, 1);
 		/* fcvt.fmt.{w,wu,l,lu} */
 		for (unsigned t = 0; t < 4; t++)
 			for (unsigned i = 0; i < 5; i++)
-				for (int n = 0; n < 50; n++)
+				for (int n = 0; n < scale * 50; n++)
 					emit(op_fp(0x1a, dbl, t, A1, rms[i], 4), 0, 0, 0, 0, int_operand(), 0);
 		/* fcvt.s.d, fcvt.d.s */
 		for (unsigned i = 0; i < 5; i++)
-			for (int n = 0; n < (dbl ? 20 : 150); n++) {
+			for (int n = 0; n < scale * (dbl ? 20 : 150); n++) {
 				uint64_t a;
 				if (dbl) {
 					a = freg(0);
@@ -335,14 +343,14 @@ int main(void)
 				emit(op_fp(0x08, dbl, dbl ? 0 : 1, 1, rms[i], 4), 0, a, 0, 0, 0, 0);
 			}
 		/* fmv.x.{w,d}, fmv.{w,d}.x */
-		for (int n = 0; n < 30; n++) {
+		for (int n = 0; n < scale * 30; n++) {
 			uint64_t v = rndn(3) ? freg(dbl) : rnd();
 			emit(op_fp(0x1c, dbl, 0, 1, 0, A2), 0, v, 0, 0, 0, 1);
 			emit(op_fp(0x1e, dbl, 0, A1, 0, 4), 0, 0, 0, 0, rnd() >> rndn(2) * 32, 0);
 		}
 		/* the dynamic rounding mode, legal and not */
 		for (unsigned frm = 0; frm < 8; frm++)
-			for (int n = 0; n < 25; n++) {
+			for (int n = 0; n < scale * 25; n++) {
 				emit(op_fp(0x00, dbl, 2, 1, 7, 4), frm, freg(dbl), freg(dbl), 0, 0, 0);
 				emit(op_fp(0x18, dbl, rndn(4), 1, 7, A2), frm, freg(dbl), 0, 0, 0, 1);
 				emit(op_fp(0x1a, dbl, rndn(4), A1, 7, 4), frm, 0, 0, 0, int_operand(), 0);
@@ -369,6 +377,70 @@ int main(void)
 		emit(op_fp(0x18, dbl, 4, 1, 0, A2), 0, freg(dbl), 0, 0, 0, 1);
 		emit(op_fp(0x08, dbl, 3, 1, 0, 4), 0, freg(dbl), 0, 0, 0, 0);
 		emit(op_fp(0x06, dbl, 2, 1, 0, 4), 0, freg(dbl), freg(dbl), 0, 0, 0);
+	}
+	/* Results at the edges of the exponent range: a product or quotient
+	 * whose exact value sits just below or above the smallest normal (where
+	 * tininess after rounding matters) or the largest finite value. */
+	for (int dbl = 0; dbl <= 1; dbl++) {
+		unsigned fb = dbl ? 52 : 23;
+		int emin = dbl ? -1022 : -126, emax = dbl ? 1023 : 127, bias = dbl ? 1023 : 127;
+		for (int n = 0; n < scale * 400; n++) {
+			static const unsigned ops[] = { 2, 2, 3, 3, 0, 1 };   /* mul div add sub */
+			unsigned f5 = ops[rndn(6)], rm = rms[rndn(5)];
+			int top = rndn(4) == 0;                               /* overflow edge */
+			int e1 = (int)rndn(41) - 20;
+			int target = top ? emax : emin;
+			int e2 = (f5 == 3 ? e1 - target : target - e1) + (int)rndn(3) - 1;
+			uint64_t fr[2];
+			for (int k = 0; k < 2; k++) {
+				uint64_t all = (1ull << fb) - 1;
+				switch (rndn(5)) {
+				case 0: fr[k] = 0; break;
+				case 1: fr[k] = all; break;
+				case 2: fr[k] = all & ~((1ull << rndn(fb)) - 1); break;   /* 1.11..100 */
+				case 3: fr[k] = 1ull << rndn(fb); break;
+				default: fr[k] = rnd() & all & ~((1ull << rndn(fb)) - 1); break;
+				}
+			}
+			if (e2 < emin || e2 > emax)
+				continue;
+			uint64_t a = ((uint64_t)(e1 + bias) << fb) | fr[0];
+			uint64_t b = ((uint64_t)(e2 + bias) << fb) | fr[1];
+			if (f5 <= 1) {
+				/* sums near 2^emin: both operands tiny; near the top: big */
+				a = ((uint64_t)((top ? emax - (int)rndn(2) : emin + (int)rndn(2)) + bias) << fb) | fr[0];
+				b = ((uint64_t)((top ? emax - (int)rndn(3) : emin) + bias) << fb) | fr[1];
+				if (!top && rndn(2))
+					b = fr[1] >> rndn(4);                   /* subnormal */
+			}
+			int sh = dbl ? 63 : 31;
+			a |= (uint64_t)rndn(2) << sh;
+			b |= (uint64_t)rndn(2) << sh;
+			if (!dbl) {
+				a |= 0xffffffff00000000ull;
+				b |= 0xffffffff00000000ull;
+			}
+			if (f5 == 2 && rndn(3) == 0) {
+				/* the same as a fused operation with an addend of 0 or tiny */
+				uint64_t c = rndn(2) ? (uint64_t)rndn(2) << sh : (uint64_t)1 << rndn(3);
+				if (!dbl)
+					c |= 0xffffffff00000000ull;
+				emit(3u << 27 | (unsigned)dbl << 25 | 2u << 20 | 1u << 15 | rm << 12 | 4u << 7 |
+				     (0x43 + 4 * rndn(4)), 0, a, b, c, 0, 0);
+			} else {
+				emit(op_fp(f5, dbl, 2, 1, rm, 4), 0, a, b, 0, 0, 0);
+			}
+		}
+		/* float -> integer at the rounding boundaries of each width */
+		for (int n = 0; n < scale * 200; n++) {
+			static const int ebits[] = { 31, 32, 63, 64, 0, -1 };
+			int e = ebits[rndn(6)] - (int)rndn(2);
+			uint64_t frac = rndn(2) ? ((1ull << fb) - 1) & ~((1ull << rndn(fb)) - 1) : rnd() & ((1ull << fb) - 1);
+			uint64_t a = ((uint64_t)(e + bias) << fb) | frac | ((uint64_t)rndn(2) << (dbl ? 63 : 31));
+			if (!dbl)
+				a |= 0xffffffff00000000ull;
+			emit(op_fp(0x18, dbl, rndn(4), 1, rms[rndn(5)], A2), 0, a, 0, 0, 0, 1);
+		}
 	}
 	fprintf(stderr, "%lu vectors\n", count);
 	return 0;
