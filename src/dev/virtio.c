@@ -100,6 +100,10 @@ int virtq_pending(struct virtq *vq)
 
 	if (vq->broken)
 		return -EPROTO;
+	/* A queue the driver never enabled is simply empty (some drivers leave
+	 * queues unused). */
+	if (!vq->ready)
+		return 0;
 	if (virtq_map(vq, &rm))
 		return virtq_break(vq);
 	/* The ring entries and descriptors are read after idx (2.7.13.3: the

@@ -397,6 +397,12 @@ static void test_hostile_rings(void)
 	vq.size = 0;
 	expect_broken("virtq_size_zero");
 
+	setup(false, false);
+	vq.ready = false;
+	offer(0);
+	CHECK("virtq_not_ready_is_empty", virtq_pop_chain(&vq, &req) == 0 && !vq.broken &&
+						  virtq_push_used(&vq, 0, 0) == -EFAULT);
+
 	/* Not ready: nothing happens, nothing breaks. */
 	setup(false, false);
 	vq.ready = false;
