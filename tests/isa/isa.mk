@@ -4,7 +4,7 @@
 BUILD_ISA    := build/isa
 ISA_CC       := riscv64-linux-gnu-gcc
 ISA_CFLAGS   := -march=rv64gc -mabi=lp64d -mcmodel=medany -nostdlib -nostartfiles \
-                -static -Wl,--build-id=none -Wl,--no-relax -Itests/isa/lib -I$(BUILD_ISA) \
+                -static -Wl,--build-id=none -Wl,--no-relax -Wl,--no-warn-rwx-segments -Itests/isa/lib -I$(BUILD_ISA) -Wa,-I$(BUILD_ISA) \
                 -T tests/isa/lib/isa.ld
 ISA_SRCS     := $(sort $(wildcard tests/isa/*.S))
 ISA_ELFS     := $(ISA_SRCS:tests/isa/%.S=$(BUILD_ISA)/%.elf)
