@@ -348,9 +348,22 @@ static uint32_t s_rmm(enum wide_op op, uint32_t a, uint32_t b, uint32_t c, uint3
 	return (uint32_t)round_pack(&fmt_s, neg, exp, sig, RM_RMM, ff);
 }
 
+/* IEEE binary128: GCC's __float128 on x86-64 (libgcc's soft-fp, which
+ * honours and raises the MXCSR rounding mode and flags), long double on the
+ * 64-bit Linux ABIs whose long double is binary128. Read back as two
+ * little-endian words. */
+#if defined(__SIZEOF_FLOAT128__)
+typedef __float128 f128;
+#else
+#include <float.h>
+_Static_assert(LDBL_MANT_DIG == 113, "RMM needs a binary128 type");
+typedef long double f128;
+#endif
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "binary128 word order");
+
 static uint64_t d_rmm(enum wide_op op, uint64_t a, uint64_t b, uint64_t c, uint32_t *ff)
 {
-	__float128 x = f64_of(a), y = f64_of(b), z = f64_of(c), r;
+	f128 x = f64_of(a), y = f64_of(b), z = f64_of(c), r;
 	host_begin(RM_RTZ);
 	OPAQUE(x); OPAQUE(y); OPAQUE(z);
 	switch (op) {
@@ -781,11 +794,21 @@ int rv_fpu_exec(struct rv_fpu *fpu, uint64_t *x, uint32_t insn)
 			} else if (rm != RM_RMM) {
 				double v = f64_of(a);
 				float o;
-				host_begin((unsigned)rm);
+				host_mode((unsigned)rm);
 				OPAQUE(v);
 				o = (float)v;
 				OPAQUE(o);
-				ff = host_end((unsigned)rm);
+				host_mode_end((unsigned)rm);
+				if (likely(s_ordinary(bits_f32(o)))) {
+					/* Only NX is possible, and widening back is exact. */
+					ff = (double)o != v ? FF_NX : 0;
+				} else {
+					host_begin((unsigned)rm);
+					OPAQUE(v);
+					o = (float)v;
+					OPAQUE(o);
+					ff = host_end((unsigned)rm);
+				}
 				r = bits_f32(o);
 			} else if ((a << 1) == 0 || (a << 1) == (fmt_d.inf << 1)) {
 				r = (uint32_t)(a >> 32) & 0xff800000u;
