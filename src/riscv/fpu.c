@@ -11,7 +11,11 @@
  * makes such a conversion undefined), comparisons, min/max, sign injection and
  * fclass. The host has no round-to-nearest-ties-to-max-magnitude mode, so RMM
  * computes in a wider format with round-to-odd and rounds that result in
- * software (round_pack()).
+ * software (round_pack()); a square root is never a tie, so fsqrt in RMM is
+ * fsqrt in RNE.
+ *
+ * Tested bit for bit, fflags included, against instructions executed by
+ * qemu-riscv64: tests/unit/test_fpu.c and tests/unit/gen/.
  *
  * The compiler must not move floating-point operations across the reads and
  * writes of the host control/status register, nor fold them: operands pass
@@ -228,7 +232,7 @@ static const struct fmt fmt_d = { 53, -1022, 1023, 0x7fefffffffffffffull, 0x7ff0
 
 /* Round the nonzero finite value sig * 2^(exp - 63) (sig's bit 63 set; any
  * sticky information already ORed into its low bits) to format f in mode rm.
- * Tininess is detected after rounding (11.6). */
+ * Tininess is detected after rounding, as the F chapter requires. */
 static uint64_t round_pack(const struct fmt *f, bool neg, int exp, uint64_t sig, unsigned rm, uint32_t *ff)
 {
 	uint64_t sign = (uint64_t)neg << (f->bits - 1);
