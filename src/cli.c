@@ -10,11 +10,8 @@ void cli_usage(FILE *f)
 	fputs("usage: trevo run [--mode full|para|hw] [--kernel F] [--initrd F] [--append S]\n"
 	      "                 [--firmware F] [--memory 512M] [--cpus N] [--disk F[,readonly]]\n"
 	      "                 [--net user[,hostfwd=tcp::HP-:GP]|tap:NAME]\n"
-	      "                 [--console stdio|pty|unix:PATH] [--api unix:PATH]\n"
-	      "                 [--restore SNAPSHOT | --incoming tcp:ADDR:PORT]\n"
-	      "       trevo snapshot API-SOCKET FILE\n"
-	      "       trevo migrate API-SOCKET tcp:HOST:PORT\n"
-	      "       trevo bench [--modes full,para,hw]\n"
+	      "                 [--console stdio|pty|unix:PATH]\n"
+	      "       trevo bench [cpu|boot|io|kvm ...]\n"
 	      "       trevo guest build [riscv|x86]\n",
 	      f);
 }
@@ -37,9 +34,6 @@ static const struct option run_options[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
-	{ "api", required_argument, NULL, OPT_API },
-	{ "restore", required_argument, NULL, OPT_RESTORE },
-	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "max-insns", required_argument, NULL, OPT_MAX_INSNS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -97,9 +91,6 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 			cfg->nets[cfg->nr_nets++] = optarg;
 			break;
 		case OPT_CONSOLE: cfg->console = optarg; break;
-		case OPT_API: cfg->api = optarg; break;
-		case OPT_RESTORE: cfg->restore = optarg; break;
-		case OPT_INCOMING: cfg->incoming = optarg; break;
 		case OPT_MAX_INSNS:
 			if (parse_size(optarg, &cfg->max_insns))
 				die("bad --max-insns '%s'", optarg);
@@ -120,6 +111,4 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 	if (cfg->memory < 16 * MiB || cfg->memory > 64 * GiB)
 		die("impossible --memory size %llu bytes (16M to 64G)",
 		    (unsigned long long)cfg->memory);
-	if (cfg->restore && cfg->incoming)
-		die("--restore and --incoming exclude each other");
 }
