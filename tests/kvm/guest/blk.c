@@ -1,0 +1,1 @@
+void guest_main(int id) { (void)id; }

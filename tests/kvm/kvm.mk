@@ -1,0 +1,31 @@
+# Flat x86-64 test guests for tests/kvm (loaded at 1 MiB by trevo --mode hw,
+# see tests/kvm/README.md), built with the host gcc.
+KVM_GUEST_DIR := build/tests/kvm
+KVM_GUEST_SRC := tests/kvm/guest
+KVM_GUEST_CFLAGS := -m64 -O2 -ffreestanding -fno-pic -fno-pie -nostdlib -mno-red-zone \
+	-mgeneral-regs-only -fno-stack-protector -fcf-protection=none \
+	-fno-asynchronous-unwind-tables -Wall -Wextra -Werror -static -no-pie \
+	-Wl,--build-id=none -Wl,--no-warn-rwx-segments -Wl,-T,$(KVM_GUEST_SRC)/link.ld
+KVM_GUESTS := serial exitcode ports smp halt triple reboot acpi_off blk
+KVM_GUEST_BINS := $(KVM_GUESTS:%=$(KVM_GUEST_DIR)/%.bin) $(KVM_GUEST_DIR)/loop.bin
+
+$(KVM_GUEST_DIR)/%.elf: $(KVM_GUEST_SRC)/%.c $(KVM_GUEST_SRC)/start.S $(KVM_GUEST_SRC)/lib.c \
+		$(KVM_GUEST_SRC)/lib.h $(KVM_GUEST_SRC)/link.ld
+	@mkdir -p $(dir $@)
+	$(CC) $(KVM_GUEST_CFLAGS) -o $@ $(KVM_GUEST_SRC)/start.S $(KVM_GUEST_SRC)/lib.c $<
+
+$(KVM_GUEST_DIR)/acpi_off.elf: $(KVM_GUEST_SRC)/reboot.c $(KVM_GUEST_SRC)/start.S \
+		$(KVM_GUEST_SRC)/lib.c $(KVM_GUEST_SRC)/lib.h $(KVM_GUEST_SRC)/link.ld
+	@mkdir -p $(dir $@)
+	$(CC) $(KVM_GUEST_CFLAGS) -DACPI_S5 -o $@ $(KVM_GUEST_SRC)/start.S $(KVM_GUEST_SRC)/lib.c $<
+
+# The exit-loop guest: code that means the same in 32- and 64-bit mode, with
+# a multiboot header so that QEMU can run the very same file (bench/kvm.sh).
+$(KVM_GUEST_DIR)/loop.elf: $(KVM_GUEST_SRC)/loop.S
+	@mkdir -p $(dir $@)
+	$(CC) -m64 -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments -Wl,-T,$(KVM_GUEST_SRC)/link.ld -o $@ $<
+
+$(KVM_GUEST_DIR)/%.bin: $(KVM_GUEST_DIR)/%.elf
+	objcopy -O binary $< $@
+
+TEST_TARGETS += $(KVM_GUEST_BINS)
