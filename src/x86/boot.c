@@ -7,6 +7,7 @@
  * CR0.PE|PG, CR4.PAE, EFER.LME|LMA, interrupts off. */
 #include "x86.h"
 
+#include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +183,50 @@ static void load_initrd(struct vm *vm, uint8_t *bp, uint64_t kernel_end, uint64_
 	put32(bp + BP_EXT_RAMDISK_SIZE, (uint32_t)((uint64_t)len >> 32));
 }
 
+/* What both kernel formats need around them in boot_params: command line,
+ * initrd, e820 map, ACPI; then boot_params goes to X86_BOOT_PARAMS. */
+static void finish_boot_params(struct vm *vm, uint8_t *bp, uint64_t kernel_end, int nr_cpus)
+{
+	char *cmdline;
+	size_t cmdline_max;
+	uint64_t rsdp, initrd_max;
+	struct e820 e820 = { .n = 0 };
+
+	cmdline = build_cmdline(vm);
+	cmdline_max = le32(bp + HDR_CMDLINE_SIZE);
+	if (cmdline_max == 0 || cmdline_max > X86_CMDLINE_MAX - 1)
+		cmdline_max = X86_CMDLINE_MAX - 1;
+	if (strlen(cmdline) > cmdline_max)
+		die("kernel command line too long (%zu bytes, this kernel takes %zu)",
+		    strlen(cmdline), cmdline_max);
+	write_or_die(vm, X86_CMDLINE_ADDR, cmdline, strlen(cmdline) + 1, "command line");
+	put32(bp + HDR_CMD_LINE_PTR, (uint32_t)X86_CMDLINE_ADDR);
+	put32(bp + BP_EXT_CMD_LINE, 0);
+	debug("kvm: command line: %s", cmdline);
+	free(cmdline);
+
+	initrd_max = le32(bp + HDR_INITRD_ADDR_MAX);
+	if (initrd_max == 0)
+		initrd_max = 0x37ffffff;
+	if (vm->cfg->initrd)
+		load_initrd(vm, bp, kernel_end, initrd_max);
+
+	e820_add(&e820, 0, X86_EBDA_START, E820_RAM);
+	e820_add(&e820, X86_EBDA_START, 0xa0000 - X86_EBDA_START, E820_RESERVED);
+	e820_add(&e820, X86_ACPI_ADDR, 0x100000 - X86_ACPI_ADDR, E820_RESERVED);
+	e820_add(&e820, 0x100000, low_ram_end(vm) - 0x100000, E820_RAM);
+	if (vm->mem.nr_regions > 1)
+		e820_add(&e820, vm->mem.region[1].gpa, vm->mem.region[1].size, E820_RAM);
+	bp[BP_E820_ENTRIES] = e820.n;
+	memcpy(bp + BP_E820_TABLE, e820.raw, e820.n * 20);
+
+	rsdp = x86_acpi_build(vm, nr_cpus);
+	put64(bp + BP_ACPI_RSDP, rsdp);
+
+	write_or_die(vm, X86_BOOT_PARAMS, bp, 4096, "boot parameters");
+	free(bp);
+}
+
 static void load_bzimage(struct vm *vm, const uint8_t *img, size_t len, int nr_cpus,
 			 struct x86_boot *boot)
 {
@@ -189,10 +234,7 @@ static void load_bzimage(struct vm *vm, const uint8_t *img, size_t len, int nr_c
 	uint8_t *bp = calloc(1, 4096);
 	unsigned setup_sects, hdr_end;
 	uint16_t version;
-	uint64_t setup_size, payload, init_size, pref, kernel_end, rsdp, initrd_max;
-	char *cmdline;
-	size_t cmdline_max;
-	struct e820 e820 = { .n = 0 };
+	uint64_t setup_size, payload, init_size, pref, kernel_end;
 
 	if (!bp)
 		die("out of memory");
@@ -238,40 +280,64 @@ static void load_bzimage(struct vm *vm, const uint8_t *img, size_t len, int nr_c
 	bp[HDR_LOADFLAGS] &= ~0x20;                /* not QUIET: early messages */
 	put16(bp + HDR_HEAP_END_PTR, 0xfe00);
 
-	cmdline = build_cmdline(vm);
-	cmdline_max = le32(img + HDR_CMDLINE_SIZE);
-	if (cmdline_max == 0 || cmdline_max > X86_CMDLINE_MAX - 1)
-		cmdline_max = X86_CMDLINE_MAX - 1;
-	if (strlen(cmdline) > cmdline_max)
-		die("kernel command line too long (%zu bytes, this kernel takes %zu)",
-		    strlen(cmdline), cmdline_max);
-	write_or_die(vm, X86_CMDLINE_ADDR, cmdline, strlen(cmdline) + 1, "command line");
-	put32(bp + HDR_CMD_LINE_PTR, (uint32_t)X86_CMDLINE_ADDR);
-	put32(bp + BP_EXT_CMD_LINE, 0);
-	debug("kvm: command line: %s", cmdline);
-	free(cmdline);
-
-	initrd_max = le32(img + HDR_INITRD_ADDR_MAX);
-	if (initrd_max == 0)
-		initrd_max = 0x37ffffff;
-	if (vm->cfg->initrd)
-		load_initrd(vm, bp, kernel_end, initrd_max);
-
-	e820_add(&e820, 0, X86_EBDA_START, E820_RAM);
-	e820_add(&e820, X86_EBDA_START, 0xa0000 - X86_EBDA_START, E820_RESERVED);
-	e820_add(&e820, X86_ACPI_ADDR, 0x100000 - X86_ACPI_ADDR, E820_RESERVED);
-	e820_add(&e820, 0x100000, low_ram_end(vm) - 0x100000, E820_RAM);
-	if (vm->mem.nr_regions > 1)
-		e820_add(&e820, vm->mem.region[1].gpa, vm->mem.region[1].size, E820_RAM);
-	bp[BP_E820_ENTRIES] = e820.n;
-	memcpy(bp + BP_E820_TABLE, e820.raw, e820.n * 20);
-
-	rsdp = x86_acpi_build(vm, nr_cpus);
-	put64(bp + BP_ACPI_RSDP, rsdp);
-
-	write_or_die(vm, X86_BOOT_PARAMS, bp, 4096, "boot parameters");
-	free(bp);
+	finish_boot_params(vm, bp, kernel_end, nr_cpus);
 	boot->entry = X86_KERNEL_ADDR + 0x200;  /* startup_64 */
+	boot->rsi = X86_BOOT_PARAMS;
+	boot->flat = false;
+}
+
+/* An uncompressed vmlinux (ELF64, x86-64): its PT_LOAD segments go to their
+ * physical addresses and the CPU starts at e_entry (phys_startup_64) with
+ * the same boot_params as a bzImage, whose setup header Trevo writes itself
+ * (boot.rst: "64-bit Boot Protocol" applies to the kernel proper). It skips
+ * the decompressor, which matters where KVM is slow. */
+static void load_elf(struct vm *vm, const uint8_t *img, size_t len, int nr_cpus,
+		     struct x86_boot *boot)
+{
+	const char *path = vm->cfg->kernel;
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+	uint8_t *bp = calloc(1, 4096);
+	uint64_t kernel_end = X86_KERNEL_ADDR, entry;
+
+	if (!bp)
+		die("out of memory");
+	if (len < sizeof(*eh) || eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 ||
+	    eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > len ||
+	    eh->e_phnum > (len - eh->e_phoff) / sizeof(Elf64_Phdr))
+		die("%s: not an x86-64 ELF kernel (or a corrupt one)", path);
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, img + eh->e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+			continue;
+		if (ph.p_filesz > ph.p_memsz || ph.p_offset > len || ph.p_filesz > len - ph.p_offset)
+			die("%s: corrupt ELF program header %u", path, i);
+		if (ph.p_paddr < X86_KERNEL_ADDR || ph.p_paddr > low_ram_end(vm) ||
+		    ph.p_memsz > low_ram_end(vm) - ph.p_paddr)
+			die("--memory %llu MiB is too small for this kernel (segment at %#llx+%#llx)",
+			    (unsigned long long)(vm->cfg->memory >> 20),
+			    (unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz);
+		write_or_die(vm, ph.p_paddr, img + ph.p_offset, ph.p_filesz, "kernel");
+		/* RAM is fresh anonymous memory: the bss is already zero. */
+		if (ph.p_paddr + ph.p_memsz > kernel_end)
+			kernel_end = ph.p_paddr + ph.p_memsz;
+	}
+	entry = eh->e_entry;
+	if (entry >= 0xffffffff80000000ULL)  /* __START_KERNEL_map */
+		entry -= 0xffffffff80000000ULL;
+	if (entry < X86_KERNEL_ADDR || entry >= kernel_end)
+		die("%s: entry point %#llx is outside the kernel", path, (unsigned long long)eh->e_entry);
+
+	put16(bp + HDR_BOOT_FLAG, 0xaa55);
+	put32(bp + HDR_MAGIC, 0x53726448);
+	put16(bp + HDR_VERSION, 0x20f);
+	put16(bp + HDR_VID_MODE, 0xffff);
+	bp[HDR_TYPE_OF_LOADER] = 0xff;
+	bp[HDR_LOADFLAGS] = LOADED_HIGH | CAN_USE_HEAP;
+	put32(bp + HDR_KERNEL_ALIGN, 0x200000);
+	put32(bp + HDR_CMDLINE_SIZE, X86_CMDLINE_MAX - 1);
+	finish_boot_params(vm, bp, kernel_end, nr_cpus);
+	boot->entry = entry;
 	boot->rsi = X86_BOOT_PARAMS;
 	boot->flat = false;
 }
@@ -284,7 +350,7 @@ void x86_boot_load(struct vm *vm, int nr_cpus, struct x86_boot *boot)
 	int err;
 
 	if (!path)
-		die("--mode hw needs --kernel (a bzImage or a flat test binary)");
+		die("--mode hw needs --kernel (a bzImage, a vmlinux or a flat test binary)");
 	err = read_file(path, &img, &len);
 	if (err)
 		die("cannot read --kernel %s: %s", path, strerror(-err));
@@ -294,9 +360,11 @@ void x86_boot_load(struct vm *vm, int nr_cpus, struct x86_boot *boot)
 		die("--memory is too small");
 	build_page_tables(vm);
 	build_gdt(vm);
-	/* A boot sector signature or the "HdrS" magic says bzImage; anything
-	 * else is a flat test binary. */
-	if ((len >= 0x200 && le16(img + HDR_BOOT_FLAG) == 0xaa55) ||
+	/* ELF magic: vmlinux. A boot sector signature or the "HdrS" magic:
+	 * bzImage. Anything else is a flat test binary. */
+	if (len >= SELFMAG && !memcmp(img, ELFMAG, SELFMAG)) {
+		load_elf(vm, img, len, nr_cpus, boot);
+	} else if ((len >= 0x200 && le16(img + HDR_BOOT_FLAG) == 0xaa55) ||
 	    (len >= HDR_MAGIC + 4 && le32(img + HDR_MAGIC) == 0x53726448)) {
 		load_bzimage(vm, img, len, nr_cpus, boot);
 	} else {
