@@ -45,11 +45,11 @@ fi
 
 if [ $t_ok -eq 1 ]; then
 	count=$t_count
-	how="trevo's minstret (exact)"
+	how="trevo's minstret, exact"
 else
 	run "${qemu_cmd[@]}" -icount shift=0
 	count=$(field 1)
-	how="QEMU -icount shift=0"
+	how="QEMU with -icount shift=0"
 fi
 
 mips() { awk -v n="$count" -v s="$1" 'BEGIN { printf "%.1f", n / s / 1e6 }'; }

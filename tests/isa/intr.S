@@ -1,7 +1,8 @@
 /* Interrupts (priv spec 3.1.9, 3.3.3, 4.1.3): machine timer through the
  * CLINT's mtimecmp, machine software interrupt through msip, supervisor
  * software interrupt through mip.SSIP (to M, and delegated to S), global
- * enables per privilege, and vectored mtvec. Priority: intr_priority.S. */
+ * enables per privilege, wfi wake-up, supervisor timer (STIP set by M),
+ * and vectored mtvec. Priority: intr_priority.S. */
 #include "isa.h"
 
 /* spin until the interrupt handler has run (intr_count != 0) or give up */
@@ -97,6 +98,39 @@ test_main:
 	la t0, vec_hit; ld a4, 0(t0); ASSERT_IMM(a4, 3)
 	TRAP_BEGIN(41); la t0, vec_hit; sd zero, 0(t0); ecall; TRAP_END(CAUSE_ECALL_M)	/* through BASE -> trap_entry */
 9:	la t0, trap_entry; csrw mtvec, t0; csrw mie, zero
+	/* wfi with MIE = 0 returns when an enabled interrupt becomes pending,
+	 * without taking it (priv 3.3.3) */
+	TEST_CASE(50); CLEAR_INTR; SET_HOOK(intr_hook)
+	li t0, MIP_MTIP; csrw mie, t0
+	li t0, CLINT_MTIME; ld t1, 0(t0); addi t1, t1, 2000; li t0, CLINT_MTIMECMP; sd t1, 0(t0)
+	li s1, 1000
+1:	wfi
+	csrr a4, mip; andi a4, a4, MIP_MTIP; bnez a4, 2f	/* wfi may also return early */
+	addi s1, s1, -1; bnez s1, 1b; j fail
+2:	la t0, intr_count; ld a4, 0(t0); ASSERT_IMM(a4, 0)
+	/* wfi with MIE = 1: the interrupt is taken, mepc = the instruction after wfi */
+	TEST_CASE(51); CLEAR_INTR
+	li t0, CLINT_MTIME; ld t1, 0(t0); addi t1, t1, 2000; li t0, CLINT_MTIMECMP; sd t1, 0(t0)
+	csrsi mstatus, MSTATUS_MIE
+	.option push; .option norvc
+5:	wfi
+	.option pop
+	WAIT_INTR
+	csrci mstatus, MSTATUS_MIE
+	la t0, intr_epc; ld a4, 0(t0); la t6, 5b; addi t6, t6, 4; ASSERT_EQ(a4, t6)
+	csrw mie, zero
+	/* supervisor timer interrupt: M sets mip.STIP, delegated to S */
+	TEST_CASE(52); CLEAR_INTR
+	la t0, s_handler; csrw stvec, t0
+	li t0, MIP_STIP; csrw mideleg, t0; csrw mie, t0; csrs mip, t0
+	csrr a4, mip; andi a4, a4, MIP_STIP; ASSERT_IMM(a4, MIP_STIP)
+	la t0, s_cause; li t1, -1; sd t1, 0(t0)
+	TRAP_BEGIN(53); GOTO_S(s_stip); TRAP_END(CAUSE_ECALL_S)
+	la t0, s_cause; ld a4, 0(t0); ASSERT_IMM(a4, CAUSE_INTR | 5)
+	/* S cannot clear STIP (read-only in sip); M can */
+	TEST_CASE(54); csrr a4, mip; andi a4, a4, MIP_STIP; ASSERT_IMM(a4, MIP_STIP)
+	li t0, MIP_STIP; csrc mip, t0; csrr a4, mip; andi a4, a4, MIP_STIP; ASSERT_IMM(a4, 0)
+	csrw mie, zero; csrw mideleg, zero
 	TEST_PASS
 
 /* Interrupt hook (M-mode): record, silence the source, resume at mepc. Not
@@ -153,6 +187,8 @@ s_handler:
 	sd t1, 8(t0)
 	li t1, MIP_SSIP
 	csrc sip, t1
+	li t1, MSTATUS_SIE	/* STIP stays pending: do not take it again */
+	csrc sstatus, t1
 	ecall
 s_ssip:	li t0, MIP_SSIP; csrs sip, t0; li t0, MSTATUS_SIE; csrs sstatus, t0
 s_ssip_at: nop
@@ -162,6 +198,10 @@ s_ssip_masked:
 	li t0, MSTATUS_SIE; csrc sstatus, t0; li t0, MIP_SSIP; csrs sip, t0
 	nop; nop; nop; li t0, MIP_SSIP; csrc sip, t0; ecall
 s_set_ssip: li t0, MIP_SSIP; csrs sip, t0; ecall
+/* enable STIE and SIE; the pending STIP is taken at once; the handler
+ * ecalls to M. sip.STIP is read-only: the csrc changes nothing */
+s_stip:	li t0, MIP_STIP; csrc sip, t0; csrs sie, t0; li t0, MSTATUS_SIE; csrs sstatus, t0
+1:	j 1b
 
 	.align 8
 	.option push

@@ -31,15 +31,18 @@ for src in tests/isa/*.S; do
 			echo "PASS $name"
 		fi ;;
 	*)
+		# a test that must end with another status says so in its source
+		expect=$(sed -n 's/.*expect-status: *\([0-9]*\).*/\1/p' "$src" | head -1)
+		expect=${expect:-0}
 		if [ -n "$sanitizer" ]; then
 			echo "FAIL $name: $sanitizer"
-		elif [ $rc -eq 0 ]; then
+		elif [ $rc -eq "$expect" ]; then
 			echo "PASS $name"
 		elif [ $rc -eq 124 ]; then
 			echo "FAIL $name: timeout"
 		else
 			msg=$(grep -m1 -a 'isa:' "$err.out" | tr -d '\r')
-			echo "FAIL $name: status $rc ${msg}"
+			echo "FAIL $name: status $rc (expected $expect) ${msg}"
 		fi ;;
 	esac
 	rm -f "$err" "$err.out"

@@ -6,7 +6,7 @@
 
 #define PT_BASE   0x80600000	/* root; further tables follow */
 #define PT_END    0x80700000
-#define DATA_PA   0x80700000	/* 16 data pages P0..P15 */
+#define DATA_PA   0x80700000	/* 32 data pages P0..P31 */
 #define P(i)      (DATA_PA + (i) * 0x1000)
 #define BIG_PA    0x80800000	/* 2 MiB aligned */
 
@@ -19,6 +19,7 @@
 #define VA_X      0x40110000	/* x_page, X only */
 #define VA_NX     0x40111000	/* x_page, R|W, no X */
 #define VA_SFENCE 0x40120000
+#define VA_CROSS  0x40130000	/* P(16), P(17): a 32-bit insn across the pages */
 
 #define RWXAD (PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D)
 #define RWAD  (PTE_V | PTE_R | PTE_W | PTE_A | PTE_D)
@@ -42,7 +43,7 @@
 test_main:
 	/* zero the page-table area and the data pages */
 	li t0, PT_BASE
-	li t1, DATA_PA + 0x10000
+	li t1, DATA_PA + 0x20000
 1:	sd zero, 0(t0)
 	addi t0, t0, 8
 	bltu t0, t1, 1b
@@ -194,6 +195,35 @@ test_main:
 	S_FAULT(72, s_load, 0x0000010000000000, CAUSE_LOAD_PF)
 	csrw satp, zero; sfence.vma
 #endif
+
+	/* a 32-bit instruction across a page boundary: addi a4, zero, 0x55
+	 * (0x05500713) at VA_CROSS + 0xffe, then c.jr ra (0x8082) */
+	SATP_ON
+	TEST_CASE(80); li t0, P(16) + 0xffe; li t1, 0x0713; sh t1, 0(t0); li t0, P(17); li t1, 0x0550; sh t1, 0(t0); li t1, 0x8082; sh t1, 2(t0); fence.i
+	MAP(VA_CROSS, P(16), PTE_V | PTE_X | PTE_A, 0)
+	MAP(VA_CROSS + 0x1000, P(17), PTE_V | PTE_X | PTE_A, 0)
+	sfence.vma
+	TRAP_BEGIN(81); li a0, VA_CROSS + 0xffe; li a4, 0; IN_S(s_jump, CAUSE_ECALL_S); ASSERT_IMM(a4, 0x55)
+	/* second page not executable: fetch page fault, mepc = the instruction,
+	 * mtval = the part that faulted (priv 3.1.16) */
+	MAP(VA_CROSS + 0x1000, P(17), RWAD, 0)
+	sfence.vma
+	TRAP_BEGIN(82); li a0, VA_CROSS + 0xffe; IN_S(s_jump, CAUSE_FETCH_PF); CHECK_TVAL(VA_CROSS + 0x1000)
+	la t5, trap_epc; ld t5, 0(t5); ASSERT_IMM(t5, VA_CROSS + 0xffe)
+	/* page faults delegated to S: scause, sepc, stval; M sees nothing */
+	TEST_CASE(83); la t0, s_vm_handler; csrw stvec, t0
+	li t0, (1 << CAUSE_LOAD_PF) | (1 << CAUSE_STORE_PF) | (1 << CAUSE_FETCH_PF); csrw medeleg, t0
+	TRAP_BEGIN(84); li a0, VA_4K + 0x3008; IN_S(s_load, CAUSE_ECALL_S); CHECK_EPC(s_vm_handler_ecall)
+	la t0, s_trap; ld a4, 0(t0); ASSERT_IMM(a4, CAUSE_LOAD_PF); ld a4, 8(t0); la t6, s_load; ASSERT_EQ(a4, t6); ld a4, 16(t0); ASSERT_IMM(a4, VA_4K + 0x3008)
+	TRAP_BEGIN(85); li a0, VA_4K + 0x2010; IN_S(s_store, CAUSE_ECALL_S)
+	la t0, s_trap; ld a4, 0(t0); ASSERT_IMM(a4, CAUSE_STORE_PF); ld a4, 16(t0); ASSERT_IMM(a4, VA_4K + 0x2010)
+	TRAP_BEGIN(86); li a0, VA_NX; IN_S(s_jump, CAUSE_ECALL_S)
+	la t0, s_trap; ld a4, 0(t0); ASSERT_IMM(a4, CAUSE_FETCH_PF); ld a4, 8(t0); ASSERT_IMM(a4, VA_NX); ld a4, 16(t0); ASSERT_IMM(a4, VA_NX)
+	/* from U too */
+	TRAP_BEGIN(87); li a0, VA_4K; GOTO_U_VA(u_load); TRAP_END(CAUSE_ECALL_S)
+	la t0, s_trap; ld a4, 0(t0); ASSERT_IMM(a4, CAUSE_LOAD_PF); ld a4, 16(t0); ASSERT_IMM(a4, VA_4K); ld a4, 24(t0); andi a4, a4, MSTATUS_SPP; ASSERT_IMM(a4, 0)
+	csrw medeleg, zero
+	csrw satp, zero; sfence.vma
 	TEST_PASS
 
 /* map_page(a0 = va, a1 = pa, a2 = flags, a3 = leaf level): walk from the
@@ -254,6 +284,21 @@ s_sfence_va_load: sfence.vma a0
 	ecall
 u_identity: ecall
 
+/* S handler for delegated page faults: record, then ecall to M */
+	.align 4
+s_vm_handler:
+	la t0, s_trap
+	csrr t1, scause
+	sd t1, 0(t0)
+	csrr t1, sepc
+	sd t1, 8(t0)
+	csrr t1, stval
+	sd t1, 16(t0)
+	csrr t1, sstatus
+	sd t1, 24(t0)
+s_vm_handler_ecall:
+	ecall
+
 	.align 12
 u_page:
 u_load:	ld a4, 0(a0)
@@ -270,3 +315,4 @@ x_page:
 	.align 3
 pt_next: .dword 0
 vm_magic: .dword 0x5eed5eed
+s_trap:	.dword 0, 0, 0, 0
