@@ -37,10 +37,6 @@
 #define PLIC_CONTEXT_BASE   0x200000
 #define PLIC_CONTEXT_STRIDE 0x1000
 
-/* Until the software CPU provides it, a build without src/riscv/cpu code
- * still links (unit tests link every object): deliveries are then dropped. */
-#pragma weak hart_set_mip
-
 struct plic {
 	pthread_mutex_t lock;
 	struct rv_machine *m;
@@ -97,7 +93,7 @@ static void plic_update(struct plic *p)
 		if (level == p->eip[ctx])
 			continue;
 		p->eip[ctx] = level;
-		if (hart < (unsigned)p->m->nr_harts && p->m->harts[hart] && hart_set_mip)
+		if (hart < (unsigned)p->m->nr_harts && p->m->harts[hart])
 			hart_set_mip(p->m->harts[hart], (ctx & 1) ? MIP_SEIP : MIP_MEIP, level);
 	}
 }

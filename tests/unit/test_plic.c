@@ -18,16 +18,6 @@ static int failures;
 		}                                                                 \
 	} while (0)
 
-/* Stand-in until the software CPU provides hart_set_mip; the real one (a
- * strong symbol) wins when it is linked in, and sets the same bits. */
-__attribute__((weak)) void hart_set_mip(struct hart *h, uint64_t bits, bool level)
-{
-	if (level)
-		atomic_fetch_or(&h->mip, bits);
-	else
-		atomic_fetch_and(&h->mip, ~bits);
-}
-
 static const struct mmio_region *plic;
 
 static uint32_t rd(uint64_t off)
