@@ -307,6 +307,65 @@ def test_net_user(rn):
         srv.close()
 
 
+class BulkServer:
+    """Reads exactly size bytes, answers with their md5 and closes."""
+
+    def __init__(self, size):
+        import hashlib
+        self.size = size
+        self.md5 = hashlib.md5()
+        self.got = 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.sock.settimeout(300)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        try:
+            c, _ = self.sock.accept()
+            c.settimeout(60)
+            while self.got < self.size:
+                d = c.recv(min(65536, self.size - self.got))
+                if not d:
+                    break
+                self.md5.update(d)
+                self.got += len(d)
+            c.sendall(("md5=%s\n" % self.md5.hexdigest()).encode())
+            c.close()
+        except OSError:
+            pass
+
+    def close(self):
+        self.sock.close()
+
+
+def test_net_bulk(rn):
+    """4 MiB of random bytes guest -> host: checksum and segmentation
+    offloads must deliver every byte intact."""
+    size = 4 << 20
+    srv = BulkServer(size)
+    try:
+        cmd = ("ifconfig lo up; ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up && "
+               "route add default gw 10.0.2.2 && head -c %d /dev/urandom > /tmp/x && "
+               "md5sum /tmp/x && nc 10.0.2.2 %d < /tmp/x; echo bulk-done" % (size, srv.port))
+        r = rn.run(cmd, nets=["user"], timeout=180)
+        m = check_guest(r, "para-net-bulk", rb"([0-9a-f]{32})  /tmp/x")
+        if not m:
+            return
+        sent = m.group(1).decode()
+        if ("md5=" + sent).encode() in r[1]:
+            report("PASS", "para-net-bulk")
+        else:
+            report("FAIL", "para-net-bulk", "guest md5 %s, host got %d bytes: %s" %
+                   (sent, srv.got, tail(r[1])))
+    finally:
+        srv.close()
+
+
 def test_net_tap(rn):
     if os.geteuid() != 0 or not shutil.which("ip"):
         report("SKIP", "para-net-tap", "needs root and iproute2 for a network namespace")
@@ -371,6 +430,7 @@ TESTS = [
     ("para-disk-raw", test_disk_raw),
     ("para-disk-readonly", test_disk_readonly),
     ("para-net-user", test_net_user),
+    ("para-net-bulk", test_net_bulk),
     ("para-net-tap", test_net_tap),
     ("para-errors", test_errors),
 ]

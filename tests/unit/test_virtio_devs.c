@@ -211,6 +211,44 @@ static void test_net(void)
 	      len >= 12 + 42 && id == 0 && host(BUF)[10] == 1 /* num_buffers */ &&
 		      host(BUF + 12 + 12)[0] == 0x08 && host(BUF + 12 + 13)[0] == 0x06 &&
 		      host(BUF + 12 + 21)[0] == 2 /* reply */ && host(BUF + 12 + 31)[0] == 2);
+	/* Checksum offload (5.1.6.2): an ICMP echo request to the gateway
+	 * with its checksum left to the device; slirp only answers a correct
+	 * one. */
+	{
+		uint8_t *f = host(BUF + 0x8000), *ip = f + 12 + 14, *icmp = ip + 20;
+		struct { uint8_t flags, gso; uint16_t hdr_len, gso_size, start, off, nb; } h = {
+			1 /* NEEDS_CSUM */, 0, 0, 0, 14 + 20, 2, 0 };
+		static const uint8_t ip_hdr[20] = { 0x45, 0, 0, 28 + 8, 0, 1, 0x40, 0, 64, 1, 0, 0,
+						    10, 0, 2, 15, 10, 0, 2, 2 };
+		uint32_t sum = 0;
+		memcpy(f, &h, 12);
+		memcpy(f + 12, frame, 6);
+		memcpy(f + 12, (uint8_t[]){ 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 }, 6);
+		memcpy(f + 12 + 6, (uint8_t[]){ 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 }, 6);
+		f[12 + 12] = 0x08;
+		f[12 + 13] = 0x00;
+		memcpy(ip, ip_hdr, 20);
+		for (int i = 0; i < 20; i += 2)
+			sum += ip[i] << 8 | ip[i + 1];
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		ip[10] = (uint8_t)(~sum >> 8);
+		ip[11] = (uint8_t)~sum;
+		memcpy(icmp, (uint8_t[]){ 8, 0, 0, 0, 0x12, 0x34, 0, 1, 't', 'r', 'e', 'v', 'o', '!', '!', '!' }, 16);
+		offer(0, 2, BUF + 0x2000, 2048, true, true);
+		offer(1, 2, BUF + 0x8000, 12 + 14 + 20 + 16, false, true);
+		CHECK("net-csum-tx-completes", wait_used(1, NULL, 2000) == 0);
+		len = wait_used(0, &id, 3000);
+		{
+			/* Into the oldest free buffer: slot 1, then 2. */
+			uint64_t rx = BUF + 0x1000ULL * (id < 3 ? id : 0);
+			CHECK("net-csum-offload-echo-reply",
+			      len >= 12 + 14 + 20 + 8 && id >= 1 && id <= 2 &&
+				      host(rx)[0] == 2 /* DATA_VALID */ &&
+				      host(rx + 12 + 14 + 20)[0] == 0 /* echo reply */ &&
+				      !memcmp(host(rx + 12 + 14 + 28), "trevo!!!", 8));
+		}
+	}
 	/* Garbage frames (header only, or giant) are dropped, not fatal. */
 	offer(1, 1, BUF + 0x8000, 12, false, true);
 	CHECK("net-tx-runt", wait_used(1, NULL, 2000) == 0);
