@@ -60,6 +60,13 @@ test_main:
 	MODE_TRAPS(41, 0, u_load0, CAUSE_LOAD_ACCESS)
 	CHECK_TVAL(0)
 
+	/* a fault in the middle of straight-line code: the instructions before
+	 * it are done, the ones after it are not */
+	TRAP_BEGIN(42); li a4, 1; li a5, 2; li a6, 3; addi a4, a4, 10; addi a5, a5, 20; 98: ld a6, 0(zero); li a4, 99; li a5, 99; li a6, 99; TRAP_END(CAUSE_LOAD_ACCESS); CHECK_EPC(98b)
+	ASSERT_IMM(a4, 11); ASSERT_IMM(a5, 22); ASSERT_IMM(a6, 3)
+	TRAP_BEGIN(43); la a0, scratch; li a1, 7; sd a1, 0(a0); 98: sd a1, 0(zero); sd zero, 0(a0); TRAP_END(CAUSE_STORE_ACCESS); CHECK_EPC(98b)
+	ld a4, 0(a0); ASSERT_IMM(a4, 7)
+
 	/* a jump to a 2-byte aligned 32-bit instruction is not misaligned with C */
 	TEST_CASE(50); la a0, half_aligned; jalr a0; ASSERT_IMM(a4, 0x5678)
 
@@ -102,3 +109,7 @@ u_ecall: ecall
 s_ebreak: ebreak
 u_ebreak: ebreak
 u_load0: ld a4, 0(zero)
+
+	.data
+	.align 3
+scratch: .dword 0

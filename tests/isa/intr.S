@@ -98,6 +98,11 @@ test_main:
 	la t0, vec_hit; ld a4, 0(t0); ASSERT_IMM(a4, 3)
 	TRAP_BEGIN(41); la t0, vec_hit; sd zero, 0(t0); ecall; TRAP_END(CAUSE_ECALL_M)	/* through BASE -> trap_entry */
 9:	la t0, trap_entry; csrw mtvec, t0; csrw mie, zero
+	/* the CLINT registers also take 32-bit accesses */
+	TEST_CASE(45); li t0, CLINT_MTIMECMP; li t1, 0x12345678; sw t1, 0(t0); li t1, 0x7fffffff; sw t1, 4(t0)
+	ld a4, 0(t0); ASSERT_IMM(a4, 0x7fffffff12345678); lw a4, 4(t0); ASSERT_IMM(a4, 0x7fffffff)
+	TEST_CASE(46); li t0, CLINT_MTIME; lwu a4, 0(t0); li t1, 1000000; 1: lwu a5, 0(t0); bne a4, a5, 2f; addi t1, t1, -1; bnez t1, 1b; j fail; 2:
+	li t0, CLINT_MTIMECMP; li t1, -1; sd t1, 0(t0)
 	/* wfi with MIE = 0 returns when an enabled interrupt becomes pending,
 	 * without taking it (priv 3.3.3) */
 	TEST_CASE(50); CLEAR_INTR; SET_HOOK(intr_hook)

@@ -204,6 +204,10 @@ test_main:
 	TRAP_BEGIN(187); 98: fmadd.s fa0, fa1, fa2, fa3; TRAP_END(CAUSE_ILLEGAL); CHECK_EPC(98b)
 	TRAP_BEGIN(188); 98: csrwi frm, 1; TRAP_END(CAUSE_ILLEGAL); CHECK_EPC(98b)
 	li t0, MSTATUS_FS_INITIAL; csrs mstatus, t0
+	/* a write to fcsr (or fflags/frm) also makes FS Dirty */
+	TEST_CASE(189); li t0, MSTATUS_FS; csrc mstatus, t0; li t0, MSTATUS_FS_INITIAL; csrs mstatus, t0
+	csrwi fflags, 1; csrr a4, mstatus; srli a4, a4, 13; andi a4, a4, 3; ASSERT_IMM(a4, 3)
+	csrw fcsr, zero
 	TEST_PASS
 
 	.data

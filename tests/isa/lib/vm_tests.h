@@ -138,6 +138,12 @@ test_main:
 	TRAP_BEGIN(28); li a0, VA_4K + 0x6010; li a1, 0x5a; IN_S(s_store, CAUSE_ECALL_S)
 	S_FAULT(29, s_jump, VA_U, CAUSE_FETCH_PF)
 	li t0, MSTATUS_SUM; csrc mstatus, t0
+	/* SUM off again: the earlier permitted access is not remembered */
+	S_FAULT(35, s_load, VA_4K + 0x6000, CAUSE_LOAD_PF)
+	li t0, MSTATUS_MXR; csrs mstatus, t0
+	TRAP_BEGIN(36); li a0, VA_X + 0x100; IN_S(s_load, CAUSE_ECALL_S); la t0, x_page; ld t0, 0x100(t0); ASSERT_EQ(a4, t0)
+	li t0, MSTATUS_MXR; csrc mstatus, t0
+	S_FAULT(37, s_load, VA_X + 0x100, CAUSE_LOAD_PF)
 	/* U-mode: U pages yes, others no */
 	TRAP_BEGIN(30); li a0, VA_4K + 0x6000; GOTO_U_VA(u_load); TRAP_END(CAUSE_ECALL_U); ASSERT_IMM(a4, MAGIC(6))
 	TRAP_BEGIN(31); li a0, VA_4K; GOTO_U_VA(u_load); TRAP_END(CAUSE_LOAD_PF); CHECK_TVAL(VA_4K)
@@ -210,6 +216,18 @@ test_main:
 	sfence.vma
 	TRAP_BEGIN(82); li a0, VA_CROSS + 0xffe; IN_S(s_jump, CAUSE_FETCH_PF); CHECK_TVAL(VA_CROSS + 0x1000)
 	la t5, trap_epc; ld t5, 0(t5); ASSERT_IMM(t5, VA_CROSS + 0xffe)
+	/* misaligned load across two mapped pages, and into an invalid one:
+	 * mtval lies in the part that faulted (priv 3.1.16) */
+	S_LOAD_OK(88, VA_4K + 0xffc, 0x100000000)
+	TRAP_BEGIN(89); li a0, VA_4K + 0x2ffc; IN_S(s_load, CAUSE_LOAD_PF)
+	la t5, trap_tval; ld t5, 0(t5); li t6, VA_4K + 0x3000; bgeu t5, t6, 1f; j fail; 1: li t6, VA_4K + 0x3004; bltu t5, t6, 1f; j fail; 1:
+	/* code written through a writable alias of its page, then fence.i:
+	 * VA_CROSS + 0x1000 is P(17) executable, VA_SFENCE its RW alias */
+	MAP(VA_CROSS + 0x1000, P(17), PTE_V | PTE_X | PTE_A, 0)
+	MAP(VA_SFENCE, P(17), RWAD, 0)
+	sfence.vma
+	TRAP_BEGIN(90); li a0, VA_CROSS + 0x1000 + 0x10; li a1, 0x0000808200600713; li a2, VA_SFENCE + 0x10; IN_S(s_patch_run, CAUSE_ECALL_S); ASSERT_IMM(a4, 6)
+	TRAP_BEGIN(91); li a0, VA_CROSS + 0x1000 + 0x10; li a1, 0x0000808200700713; li a2, VA_SFENCE + 0x10; IN_S(s_patch_run, CAUSE_ECALL_S); ASSERT_IMM(a4, 7)
 	/* page faults delegated to S: scause, sepc, stval; M sees nothing */
 	TEST_CASE(83); la t0, s_vm_handler; csrw stvec, t0
 	li t0, (1 << CAUSE_LOAD_PF) | (1 << CAUSE_STORE_PF) | (1 << CAUSE_FETCH_PF); csrw medeleg, t0
@@ -283,6 +301,16 @@ s_sfence_va_load: sfence.vma a0
 	ld a4, 0(a0)
 	ecall
 u_identity: ecall
+/* store a1 (addi a4, zero, N; c.jr ra) through the alias a2, fence.i, run
+ * it at a0. Called twice with different N: the second run must see the new
+ * code although the first version was executed before. */
+s_patch_run:
+	sd a1, 0(a2)
+	fence.i
+	mv s1, ra
+	jalr a0
+	mv ra, s1
+	ecall
 
 /* S handler for delegated page faults: record, then ecall to M */
 	.align 4
