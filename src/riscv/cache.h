@@ -15,6 +15,10 @@ struct rv_block {
 	uint64_t pa;                 /* physical address of the first instruction */
 	struct rv_block *hash_next;  /* bucket chain */
 	struct rv_block *page_next;  /* blocks starting in the same page */
+	/* Successor blocks in the same physical page, linked on first use:
+	 * [0] the taken branch or jal target, [1] the fall-through. A page's
+	 * blocks are dropped together, so these never dangle. */
+	struct rv_block *succ[2];
 	uint32_t n;                  /* instructions, without the terminator */
 	uint32_t bytes;              /* bytes covered */
 	struct rv_insn insn[];       /* n + 1: the last one is OP_BLOCK_END */

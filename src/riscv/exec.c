@@ -49,6 +49,7 @@ static struct rv_block *find_block(struct hart *h, uint64_t pc, const void *cons
 		b->n = 1;
 		b->bytes = 4;
 		b->pa = pa;
+		b->succ[0] = b->succ[1] = NULL;
 		*cacheable = false;
 		return b;
 	}
@@ -72,7 +73,8 @@ void hart_run(struct hart *h, int64_t budget)
 	struct rv_machine *m = h->m;
 	uint64_t *const x = h->x;
 	const struct rv_insn *i;
-	struct rv_block *b;
+	struct rv_block *b, *link_from = NULL;
+	int link_k = 0;
 	uint64_t pc;
 
 #define NEXT do { i++; goto *i->handler; } while (0)
@@ -83,6 +85,32 @@ void hart_run(struct hart *h, int64_t budget)
 #define PC (pc + i->pc_off)
 /* Leave the block after the current instruction (it retired). */
 #define JUMP(target) do { h->pc = (target); goto block_done; } while (0)
+/* Go on to successor k (a direct target in the same page): straight into
+ * the linked block when nothing asks for the loop's attention. */
+/* A direct jump: linkable when the target is in the block's page. */
+#define TAKEN(target) do {                                                     \
+		uint64_t t_ = (target);                                        \
+		if (((pc ^ t_) >> 12) == 0)                                    \
+			CHAIN(t_, 0);                                          \
+		JUMP(t_);                                                      \
+	} while (0)
+#define CHAIN(target, k) do {                                                  \
+		struct rv_block *n_ = b->succ[k];                              \
+		h->pc = (target);                                              \
+		if (likely(n_ && h->budget > 0 &&                              \
+			   !(atomic_load_explicit(&h->mip, memory_order_relaxed) & h->mie) && \
+			   !atomic_load_explicit(&m->dma_pending, memory_order_relaxed))) { \
+			pc = h->pc;                                            \
+			b = n_;                                                \
+			h->budget -= b->n;                                     \
+			h->instret += b->n;                                    \
+			i = b->insn;                                           \
+			goto *i->handler;                                      \
+		}                                                              \
+		link_from = b;                                                 \
+		link_k = (k);                                                  \
+		goto block_done;                                               \
+	} while (0)
 #define LEAVE_EARLY(target) do {                                  \
 		h->instret -= b->n - i->idx - 1;                  \
 		h->budget += b->n - i->idx - 1;                   \
@@ -130,12 +158,15 @@ void hart_run(struct hart *h, int64_t budget)
 
 	for (;;) {
 		struct rv_jcache_entry *je;
-		bool cacheable;
+		bool cacheable = true;
 
-		if (unlikely(atomic_load_explicit(&m->dma_pending, memory_order_relaxed)))
+		if (unlikely(atomic_load_explicit(&m->dma_pending, memory_order_relaxed))) {
 			code_apply_dma(m);
-		if (unlikely(atomic_load_explicit(&h->mip, memory_order_relaxed) & h->mie))
-			hart_check_interrupts(h);
+			link_from = NULL;
+		}
+		if (unlikely(atomic_load_explicit(&h->mip, memory_order_relaxed) & h->mie) &&
+		    hart_check_interrupts(h))
+			link_from = NULL;
 		if (unlikely(h->budget <= 0 || atomic_load_explicit(&h->state, memory_order_relaxed) != HART_RUNNING))
 			break;
 		pc = h->pc;
@@ -144,12 +175,19 @@ void hart_run(struct hart *h, int64_t budget)
 			b = je->block;
 		} else {
 			b = find_block(h, pc, labels, &cacheable);
-			if (!b)
+			if (!b) {
+				link_from = NULL;
 				continue;
+			}
 			if (cacheable) {
 				je->va = pc;
 				je->block = b;
 			}
+		}
+		if (link_from) {
+			if (cacheable && link_from != h->xblock && (link_from->pa >> 12) == (b->pa >> 12))
+				link_from->succ[link_k] = b;
+			link_from = NULL;
 		}
 		h->budget -= b->n;
 		h->instret += b->n;
@@ -157,6 +195,9 @@ void hart_run(struct hart *h, int64_t budget)
 		goto *i->handler;
 
 	op_BLOCK_END:
+		/* fall-through: linkable when the next instruction is in this page */
+		if (((b->pa & 0xfff) + b->bytes) < 0x1000)
+			CHAIN(PC, 1);
 		h->pc = PC;
 		continue;
 	block_done:
@@ -187,7 +228,7 @@ void hart_run(struct hart *h, int64_t budget)
 	op_JAL: {
 		uint64_t t = PC + IMM;
 		RD = PC + i->len;
-		JUMP(t);
+		TAKEN(t);
 	}
 	op_JALR: {
 		uint64_t t = (RS1 + IMM) & ~1ULL;
@@ -196,27 +237,27 @@ void hart_run(struct hart *h, int64_t budget)
 	}
 	op_BEQ:
 		if (RS1 == RS2)
-			JUMP(PC + IMM);
+			TAKEN(PC + IMM);
 		NEXT;
 	op_BNE:
 		if (RS1 != RS2)
-			JUMP(PC + IMM);
+			TAKEN(PC + IMM);
 		NEXT;
 	op_BLT:
 		if ((int64_t)RS1 < (int64_t)RS2)
-			JUMP(PC + IMM);
+			TAKEN(PC + IMM);
 		NEXT;
 	op_BGE:
 		if ((int64_t)RS1 >= (int64_t)RS2)
-			JUMP(PC + IMM);
+			TAKEN(PC + IMM);
 		NEXT;
 	op_BLTU:
 		if (RS1 < RS2)
-			JUMP(PC + IMM);
+			TAKEN(PC + IMM);
 		NEXT;
 	op_BGEU:
 		if (RS1 >= RS2)
-			JUMP(PC + IMM);
+			TAKEN(PC + IMM);
 		NEXT;
 
 	op_LB: LOAD(int8_t, 1);
