@@ -23,10 +23,14 @@ $(BUILD_ISA)/gen-random: tests/isa/lib/gen-random.c
 $(BUILD_ISA)/random-u.bin: $(BUILD_ISA)/gen-random
 	$< 0x7265766f 32768 u > $@
 
+$(BUILD_ISA)/random-s.bin: $(BUILD_ISA)/gen-random
+	$< 0x73757076 32768 u > $@
+
 $(BUILD_ISA)/random-m.bin: $(BUILD_ISA)/gen-random
 	$< 0x6d6d6f64 32768 m > $@
 
 $(BUILD_ISA)/random_u.elf: $(BUILD_ISA)/random-u.bin
+$(BUILD_ISA)/random_s.elf: $(BUILD_ISA)/random-s.bin
 $(BUILD_ISA)/random_m.elf: $(BUILD_ISA)/random-m.bin
 
 .PHONY: isa

@@ -4,8 +4,9 @@
  * region and restarts there with fresh registers pointing into the region:
  * every 16-bit aligned offset is an entry point once. When the
  * cursor reaches the end the test passes and prints the number of traps.
- * Define RAND_BIN, RAND_VA (where the code runs), RAND_MODE (0 U, 3 M) and
- * SETUP (code run once in M before the start) before including. */
+ * Define RAND_BIN, RAND_VA (where the code runs), RAND_MODE (0 U, 1 S, 3 M)
+ * and SETUP (code run once in M before the start; for S it is run again
+ * before every restart, as S may have changed satp) before including. */
 
 #define RAND_SIZE 32768
 #define WATCHDOG 2000		/* mtime ticks (200 us) */
@@ -47,7 +48,11 @@ rand_hook:
 	srli t0, t0, 11
 	andi t0, t0, 3
 	li t1, RAND_MODE
+#if RAND_MODE == 1
+	beqz t0, 3f			/* S may sret to U */
+#endif
 	bne t0, t1, 9f			/* a trap from elsewhere: harness bug */
+3:
 	la t1, cursor
 	ld t2, 0(t1)
 	li t4, RAND_VA + RAND_SIZE
@@ -69,6 +74,14 @@ rand_hook:
 	addi t0, t0, 1
 	li t6, 32
 	bltu t0, t6, 2b
+#if RAND_MODE == 1
+	/* undo what S may have changed: satp, sstatus fields */
+	mv s1, a0
+	SETUP
+	mv a0, s1
+	li t0, MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SUM | MSTATUS_MXR
+	csrc mstatus, t0
+#endif
 	/* back in RAND_MODE with interrupts on, FP on */
 	li t0, MSTATUS_MPP
 	csrc mstatus, t0
