@@ -104,6 +104,21 @@ test_main:
 	TEST_DS(112, fcvt.s.d, S_QNAN, 0, 0x7ff8000012345678)
 	TEST_DS(113, fcvt.s.d, S_NZERO, 0, D_NZERO)
 
+	/* tininess is detected after rounding (spec 11.2): 2^-126 (1 - 2^-25)
+	 * rounds to the smallest normal and is not tiny; 2^-126 (1 - 2^-24)
+	 * is tiny (and inexact) even though it rounds up to the same value */
+	TEST_DS(114, fcvt.s.d, S_MIN, FF_NX, 0x380ffffff0000000)
+	TEST_DS(115, fcvt.s.d, S_MIN, FF_UF | FF_NX, 0x380fffffe0000000)
+	TEST_DS(116, fcvt.s.d, 0x007fffff, FF_UF | FF_NX, 0x380fffffe0000000, rtz)
+	/* sqrt(2): the nearest double is above the exact value */
+	TEST_D1(117, fsqrt.d, 0x3ff6a09e667f3bcd, FF_NX, D_TWO, rne)
+	TEST_D1(118, fsqrt.d, 0x3ff6a09e667f3bcc, FF_NX, D_TWO, rtz)
+	TEST_D1(119, fsqrt.d, 0x3ff6a09e667f3bcc, FF_NX, D_TWO, rdn)
+	TEST_D1(170, fsqrt.d, 0x3ff6a09e667f3bcd, FF_NX, D_TWO, rup)
+	TEST_D1(171, fsqrt.d, 0x3ff6a09e667f3bcd, FF_NX, D_TWO, rmm)
+	TEST_D1(172, fsqrt.d, D_QNAN, FF_NV, D_NINF)
+	TEST_D1(173, fsqrt.d, D_INF, 0, D_INF)
+
 	/* fclass */
 	TEST_DX1(120, fclass.d, 1 << 0, 0, D_NINF)
 	TEST_DX1(121, fclass.d, 1 << 1, 0, D_MONE)

@@ -69,6 +69,13 @@ test_main:
 	TEST_S2(52, fadd.s, S_INF, 0, S_INF, S_ONE)
 	TEST_S2(53, fadd.s, 0, 0, S_ONE, S_MONE)			/* x - x = +0 in RNE */
 	TEST_S2(54, fadd.s, S_NZERO, 0, S_ONE, S_MONE, rdn)		/* ... -0 in RDN */
+	/* square root in each rounding mode: sqrt(2) lies between 0x3fb504f3
+	 * and 0x3fb504f4, nearer the first */
+	TEST_S1(190, fsqrt.s, 0x3fb504f3, FF_NX, S_TWO, rne)
+	TEST_S1(191, fsqrt.s, 0x3fb504f3, FF_NX, S_TWO, rtz)
+	TEST_S1(192, fsqrt.s, 0x3fb504f3, FF_NX, S_TWO, rdn)
+	TEST_S1(193, fsqrt.s, 0x3fb504f4, FF_NX, S_TWO, rup)
+	TEST_S1(194, fsqrt.s, 0x3fb504f3, FF_NX, S_TWO, rmm)
 	/* NaN results are canonical; signaling NaN operands raise NV */
 	TEST_S2(55, fadd.s, S_QNAN, FF_NV, S_SNAN, S_ONE)
 	TEST_S2(56, fadd.s, S_QNAN, 0, 0x7fc12345, S_ONE)		/* quiet payload not propagated */

@@ -228,6 +228,14 @@ test_main:
 	sfence.vma
 	TRAP_BEGIN(90); li a0, VA_CROSS + 0x1000 + 0x10; li a1, 0x0000808200600713; li a2, VA_SFENCE + 0x10; IN_S(s_patch_run, CAUSE_ECALL_S); ASSERT_IMM(a4, 6)
 	TRAP_BEGIN(91); li a0, VA_CROSS + 0x1000 + 0x10; li a1, 0x0000808200700713; li a2, VA_SFENCE + 0x10; IN_S(s_patch_run, CAUSE_ECALL_S); ASSERT_IMM(a4, 7)
+	/* a leaf PTE with a reserved bit (63:54) set: page fault (priv 1.12,
+	 * 4.4.1) */
+	MAP(VA_4K + 0xa000, P(10), RWAD | (1 << 54), 0)
+	sfence.vma
+	S_FAULT(92, s_load, VA_4K + 0xa000, CAUSE_LOAD_PF)
+	MAP(VA_4K + 0xa000, P(10), RWAD | (1 << 63), 0)
+	sfence.vma
+	S_FAULT(93, s_load, VA_4K + 0xa000, CAUSE_LOAD_PF)
 	/* page faults delegated to S: scause, sepc, stval; M sees nothing */
 	TEST_CASE(83); la t0, s_vm_handler; csrw stvec, t0
 	li t0, (1 << CAUSE_LOAD_PF) | (1 << CAUSE_STORE_PF) | (1 << CAUSE_FETCH_PF); csrw medeleg, t0
