@@ -192,6 +192,10 @@ test_main:
 	TEST_SX2(168, fle.s, 0, FF_NV, S_ONE, S_QNAN)
 	TEST_SX2(169, fle.s, 1, 0, S_NINF, S_NINF)
 
+	/* FP -> integer instructions with rd = x0 write nothing */
+	TEST_CASE(174); LOAD_S(fa0, S_MONE); fcvt.w.s x0, fa0; fmv.x.w x0, fa0; feq.s x0, fa0, fa0; fclass.s x0, fa0; fcvt.lu.s x0, fa0
+	addi a4, x0, 5; ASSERT_IMM(a4, 5); ASSERT_IMM(x0, 0)
+
 	/* fcsr layout: frm in 7:5, fflags in 4:0; the aliases see the same bits */
 	TEST_CASE(170); li t0, 0xff; csrw fcsr, t0; csrr a4, fcsr; ASSERT_IMM(a4, 0xff); csrr a4, frm; ASSERT_IMM(a4, 7); csrr a4, fflags; ASSERT_IMM(a4, 0x1f)
 	TEST_CASE(171); li t0, 0x3; fsrm a4, t0; ASSERT_IMM(a4, 7); csrr a4, fcsr; ASSERT_IMM(a4, 0x7f)

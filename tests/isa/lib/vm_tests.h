@@ -20,6 +20,7 @@
 #define VA_NX     0x40111000	/* x_page, R|W, no X */
 #define VA_SFENCE 0x40120000
 #define VA_CROSS  0x40130000	/* P(16), P(17): a 32-bit insn across the pages */
+#define VA_SPAN   0x40140000	/* P(18), then P(19) or P(20): code running across */
 
 #define RWXAD (PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D)
 #define RWAD  (PTE_V | PTE_R | PTE_W | PTE_A | PTE_D)
@@ -236,6 +237,19 @@ test_main:
 	MAP(VA_4K + 0xa000, P(10), RWAD | (1 << 63), 0)
 	sfence.vma
 	S_FAULT(93, s_load, VA_4K + 0xa000, CAUSE_LOAD_PF)
+	/* straight-line code running from one page into the next; the second
+	 * page is remapped to other code (sfence.vma): the new code runs. P18
+	 * ends with addi a4, zero, 1; P19 starts addi a4, a4, 10; c.jr ra, P20
+	 * addi a4, a4, 20; c.jr ra */
+	TEST_CASE(94); li t0, P(18) + 0xffc; li t1, 0x00100713; sw t1, 0(t0)
+	li t0, P(19); li t1, 0x00a70713; sw t1, 0(t0); li t1, 0x8082; sh t1, 4(t0)
+	li t0, P(20); li t1, 0x01470713; sw t1, 0(t0); li t1, 0x8082; sh t1, 4(t0); fence.i
+	MAP(VA_SPAN, P(18), PTE_V | PTE_X | PTE_A, 0)
+	MAP(VA_SPAN + 0x1000, P(19), PTE_V | PTE_X | PTE_A, 0)
+	sfence.vma
+	TRAP_BEGIN(95); li a0, VA_SPAN + 0xffc; IN_S(s_jump3, CAUSE_ECALL_S); ASSERT_IMM(a4, 33)
+	MAP(VA_SPAN + 0x1000, P(20), PTE_V | PTE_X | PTE_A, 0)
+	TRAP_BEGIN(96); li a0, VA_SPAN + 0xffc; IN_S(s_sfence_jump3, CAUSE_ECALL_S); ASSERT_IMM(a4, 63)
 	/* page faults delegated to S: scause, sepc, stval; M sees nothing */
 	TEST_CASE(83); la t0, s_vm_handler; csrw stvec, t0
 	li t0, (1 << CAUSE_LOAD_PF) | (1 << CAUSE_STORE_PF) | (1 << CAUSE_FETCH_PF); csrw medeleg, t0
@@ -309,6 +323,20 @@ s_sfence_va_load: sfence.vma a0
 	ld a4, 0(a0)
 	ecall
 u_identity: ecall
+/* run the code at a0 three times, summing a4 into the result */
+s_sfence_jump3:
+	sfence.vma
+s_jump3:
+	mv s1, ra
+	li s2, 0
+	jalr a0
+	add s2, s2, a4
+	jalr a0
+	add s2, s2, a4
+	jalr a0
+	add a4, s2, a4
+	mv ra, s1
+	ecall
 /* store a1 (addi a4, zero, N; c.jr ra) through the alias a2, fence.i, run
  * it at a0. Called twice with different N: the second run must see the new
  * code although the first version was executed before. */
