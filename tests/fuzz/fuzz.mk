@@ -10,6 +10,11 @@ $(FUZZ_BIN)/fuzz_virtq: tests/fuzz/fuzz_virtq.c src/dev/virtio.c src/dev/virtio.
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_virtq.c src/dev/virtio.c src/mem.c src/util.c
 
+$(FUZZ_BIN)/fuzz_net_tx: tests/fuzz/fuzz_net_tx.c src/dev/virtio-net.c src/dev/virtio.c \
+                         src/dev/virtio.h src/host/net.h src/mem.c src/util.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_net_tx.c src/dev/virtio.c src/mem.c src/util.c
+
 ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
-TEST_TARGETS += $(FUZZ_BIN)/fuzz_virtq
+TEST_TARGETS += $(FUZZ_BIN)/fuzz_virtq $(FUZZ_BIN)/fuzz_net_tx
 endif
