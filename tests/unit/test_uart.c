@@ -177,6 +177,34 @@ static void test_console_full_hangup(struct vm_config *cfg)
 	console_destroy(c);
 }
 
+/* Stdin redirected from a regular file, which epoll refuses. */
+static void test_console_file(struct vm_config *cfg)
+{
+	struct vm vm = { .cfg = cfg };
+	char path[] = "/tmp/trevo-test-uart-XXXXXX";
+	struct console *c;
+	uint8_t b[16];
+	size_t got = 0;
+	int fd = mkstemp(path);
+
+	if (fd < 0 || write(fd, "from-a-file", 11) != 11)
+		return;
+	lseek(fd, 0, SEEK_SET);
+	dup2(fd, 0);
+	close(fd);
+	unlink(path);
+	vm.loop = loop_create();
+	loop_start(vm.loop);
+	c = console_create(&vm, "stdio");
+	for (int i = 0; i < 1000 && got < 11; i++) {
+		got += console_read(c, b + got, sizeof(b) - got);
+		usleep(1000);
+	}
+	CHECK("console-file-stdin", got == 11 && !memcmp(b, "from-a-file", 11));
+	loop_stop(vm.loop);
+	console_destroy(c);
+}
+
 /* "stdio" on a terminal: raw while the console lives, restored after. */
 static void test_console_tty(struct vm_config *cfg)
 {
@@ -508,6 +536,7 @@ int main(void)
 	console_destroy(vm.console);
 	test_port_io(&cfg);
 	test_console_full_hangup(&cfg);
+	test_console_file(&cfg);
 	test_console_tty(&cfg);
 	test_console_unix(&cfg);
 	test_console_pty(&cfg);
