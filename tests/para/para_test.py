@@ -366,6 +366,55 @@ def test_net_bulk(rn):
         srv.close()
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_net_hostfwd(rn):
+    """--net user,hostfwd=tcp::HOSTPORT-:GUESTPORT: the host reaches a
+    server in the guest."""
+    port = free_port()
+    token = "fwd%08x" % random.getrandbits(32)
+    got = []
+
+    def client():
+        deadline = time.monotonic() + 120 * rn.scale
+        while time.monotonic() < deadline and not got:
+            try:
+                c = socket.create_connection(("127.0.0.1", port), timeout=5)
+                c.settimeout(10)
+                data = b""
+                while True:
+                    d = c.recv(4096)
+                    if not d:
+                        break
+                    data += d
+                c.close()
+                if token.encode() in data:
+                    got.append(data)
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+
+    t = threading.Thread(target=client, daemon=True)
+    t.start()
+    cmd = ("ifconfig lo up; ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up && "
+           "echo %s | nc -l -p 7777; echo fwd-done" % token)
+    r = rn.run(cmd, nets=["user,hostfwd=tcp:127.0.0.1:%d-:7777" % port])
+    t.join(5)
+    if not check_guest(r, "para-net-hostfwd", rb"fwd-done"):
+        return
+    if got:
+        report("PASS", "para-net-hostfwd")
+    else:
+        report("FAIL", "para-net-hostfwd", "the host never read the guest's answer: " + tail(r[1]))
+
+
 def test_net_tap(rn):
     if os.geteuid() != 0 or not shutil.which("ip"):
         report("SKIP", "para-net-tap", "needs root and iproute2 for a network namespace")
@@ -431,6 +480,7 @@ TESTS = [
     ("para-disk-readonly", test_disk_readonly),
     ("para-net-user", test_net_user),
     ("para-net-bulk", test_net_bulk),
+    ("para-net-hostfwd", test_net_hostfwd),
     ("para-net-tap", test_net_tap),
     ("para-errors", test_errors),
 ]
