@@ -89,6 +89,14 @@ recipe_hash() {
 	} | sha256sum | cut -c1-16
 }
 
+# Drop older results of ARCH from the cache (sources and object trees stay).
+prune() {
+	local d
+	for d in "$CACHE/guest/$1"-*; do
+		[ "$d" = "$2" ] || rm -rf "$d"
+	done
+}
+
 # Copy a cached result into build/guest/ARCH (only if it differs).
 publish() {
 	local from=$1 out=$ROOT/build/guest/$2 f
@@ -165,7 +173,16 @@ build_linux_riscv() {
 }
 
 build_busybox_riscv() {
-	local ver=$1 out=$2 dl=$CACHE/src/busybox_$1 obj=$CACHE/work/busybox-riscv src line sym
+	local ver=$1 out=$2 dl=$CACHE/src/busybox_$1 obj=$CACHE/work/busybox-riscv src line sym key
+
+	# BusyBox only depends on its fragment, its version and the compiler:
+	# keep its result apart so a change to init.c does not rebuild it.
+	key=$( (cat "$GUEST_DIR/busybox.config"; echo "$ver $3") | sha256sum | cut -c1-16)
+	if [ -e "$obj/.done-$key" ]; then
+		say "busybox: cached"
+		cp "$obj/busybox" "$obj/busybox.links" "$out/"
+		return
+	fi
 
 	if [ ! -e "$dl/.trevo-extracted" ]; then
 		say "busybox: apt-get source busybox ($ver)"
@@ -196,8 +213,8 @@ build_busybox_riscv() {
 	grep -qx 'CONFIG_STATIC=y' "$obj/.config" || fail "busybox: CONFIG_STATIC did not take"
 	say "busybox: building (about a minute)"
 	run_logged busybox "$obj/build.log" make -C "$obj" -j"$JOBS" busybox busybox.links
-	cp "$obj/busybox" "$out/busybox"
-	cp "$obj/busybox.links" "$out/busybox.links"
+	cp "$obj/busybox" "$obj/busybox.links" "$out/"
+	touch "$obj/.done-$key"
 }
 
 # The initramfs list shared by both guests: directories, console node, init,
@@ -241,12 +258,13 @@ build_riscv() {
 	say "guest programs: init, trevo-bench"
 	riscv64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -o "$work/init" "$GUEST_DIR/init.c"
 	riscv64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -o "$work/trevo-bench" "$GUEST_DIR/bench.c" -lm
-	build_busybox_riscv "$bbver" "$work"
+	build_busybox_riscv "$bbver" "$work" "$gccver"
 	initramfs_common "$work" > "$work/initramfs.list"
 	python3 "$GUEST_DIR/mkcpio.py" "$work/initramfs.list" "$dir/initramfs.cpio.gz"
 	say "initramfs: $(du -h "$dir/initramfs.cpio.gz" | cut -f1)"
 	build_linux_riscv "$lver" "$dir"
 	touch "$dir/.done"
+	prune riscv "$dir"
 	publish "$dir" riscv Image initramfs.cpio.gz
 	say "done: build/guest/riscv/{Image,initramfs.cpio.gz}"
 }
@@ -309,6 +327,7 @@ build_x86() {
 	} > "$work/initramfs.list"
 	python3 "$GUEST_DIR/mkcpio.py" "$work/initramfs.list" "$dir/initramfs.cpio.gz"
 	touch "$dir/.done"
+	prune x86 "$dir"
 	publish "$dir" x86 bzImage initramfs.cpio.gz
 	say "done: build/guest/x86/{bzImage,initramfs.cpio.gz}"
 }

@@ -217,9 +217,14 @@ static pid_t spawn(char *const argv[], int interactive)
 
 static void shutdown_system(int how)
 {
+	int i;
+
 	signal(SIGTERM, SIG_IGN);
+	/* Every process left is our descendant (orphans come to PID 1), so
+	 * ECHILD means they are all gone: wait for that, at most a second. */
 	kill(-1, SIGTERM);
-	sleep(1);
+	for (i = 0; i < 100 && !(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD); i++)
+		usleep(10000);
 	kill(-1, SIGKILL);
 	sync();
 	reboot(how);
