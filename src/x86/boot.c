@@ -35,6 +35,8 @@
 #define HDR_KERNEL_ALIGN    0x230
 #define HDR_XLOADFLAGS      0x236
 #define HDR_CMDLINE_SIZE    0x238
+#define HDR_PAYLOAD_OFFSET  0x248
+#define HDR_PAYLOAD_LENGTH  0x24c
 #define HDR_PREF_ADDRESS    0x258
 #define HDR_INIT_SIZE       0x260
 #define HDR_END_MIN         0x268
@@ -227,6 +229,70 @@ static void finish_boot_params(struct vm *vm, uint8_t *bp, uint64_t kernel_end, 
 	free(bp);
 }
 
+/* Load the PT_LOAD segments of an x86-64 ELF kernel at their physical
+ * addresses; returns the end of the highest one, *entry = physical entry. */
+static uint64_t load_elf_segments(struct vm *vm, const uint8_t *img, size_t len, const char *path,
+				  uint64_t *entry)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+	uint64_t kernel_end = X86_KERNEL_ADDR;
+
+	if (len < sizeof(*eh) || memcmp(img, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_machine != EM_X86_64 || eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > len ||
+	    eh->e_phnum > (len - eh->e_phoff) / sizeof(Elf64_Phdr))
+		die("%s: not an x86-64 ELF kernel (or a corrupt one)", path);
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, img + eh->e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+			continue;
+		if (ph.p_filesz > ph.p_memsz || ph.p_offset > len || ph.p_filesz > len - ph.p_offset)
+			die("%s: corrupt ELF program header %u", path, i);
+		if (ph.p_paddr < X86_KERNEL_ADDR || ph.p_paddr > low_ram_end(vm) ||
+		    ph.p_memsz > low_ram_end(vm) - ph.p_paddr)
+			die("--memory %llu MiB is too small for this kernel (it needs at least %llu MiB)",
+			    (unsigned long long)(vm->cfg->memory >> 20),
+			    (unsigned long long)((ph.p_paddr + ph.p_memsz + 64 * MiB) >> 20));
+		write_or_die(vm, ph.p_paddr, img + ph.p_offset, ph.p_filesz, "kernel");
+		/* RAM is fresh anonymous memory: the bss is already zero. */
+		if (ph.p_paddr + ph.p_memsz > kernel_end)
+			kernel_end = ph.p_paddr + ph.p_memsz;
+	}
+	*entry = eh->e_entry;
+	if (*entry >= 0xffffffff80000000ULL)  /* __START_KERNEL_map */
+		*entry -= 0xffffffff80000000ULL;
+	if (*entry < X86_KERNEL_ADDR || *entry >= kernel_end)
+		die("%s: entry point %#llx is outside the kernel", path, (unsigned long long)eh->e_entry);
+	return kernel_end;
+}
+
+/* An uncompressed vmlinux (ELF64, x86-64): its PT_LOAD segments go to their
+ * physical addresses and the CPU starts at e_entry (phys_startup_64) with
+ * the same boot_params as a bzImage, whose setup header Trevo writes itself
+ * (boot.rst: the "64-bit Boot Protocol" entry is the kernel proper's). */
+static void load_elf(struct vm *vm, const uint8_t *img, size_t len, int nr_cpus,
+		     struct x86_boot *boot)
+{
+	uint8_t *bp = calloc(1, 4096);
+	uint64_t kernel_end, entry;
+
+	if (!bp)
+		die("out of memory");
+	kernel_end = load_elf_segments(vm, img, len, vm->cfg->kernel, &entry);
+	put16(bp + HDR_BOOT_FLAG, 0xaa55);
+	put32(bp + HDR_MAGIC, 0x53726448);
+	put16(bp + HDR_VERSION, 0x20f);
+	put16(bp + HDR_VID_MODE, 0xffff);
+	bp[HDR_TYPE_OF_LOADER] = 0xff;
+	bp[HDR_LOADFLAGS] = LOADED_HIGH | CAN_USE_HEAP;
+	put32(bp + HDR_KERNEL_ALIGN, 0x200000);
+	put32(bp + HDR_CMDLINE_SIZE, X86_CMDLINE_MAX - 1);
+	finish_boot_params(vm, bp, kernel_end, nr_cpus);
+	boot->entry = entry;
+	boot->rsi = X86_BOOT_PARAMS;
+	boot->flat = false;
+}
+
 static void load_bzimage(struct vm *vm, const uint8_t *img, size_t len, int nr_cpus,
 			 struct x86_boot *boot)
 {
@@ -234,7 +300,10 @@ static void load_bzimage(struct vm *vm, const uint8_t *img, size_t len, int nr_c
 	uint8_t *bp = calloc(1, 4096);
 	unsigned setup_sects, hdr_end;
 	uint16_t version;
-	uint64_t setup_size, payload, init_size, pref, kernel_end;
+	uint64_t setup_size, payload, init_size, pref, kernel_end, entry;
+	uint32_t pay_off, pay_len;
+	uint8_t *elf;
+	size_t elf_len;
 
 	if (!bp)
 		die("out of memory");
@@ -260,11 +329,25 @@ static void load_bzimage(struct vm *vm, const uint8_t *img, size_t len, int nr_c
 	kernel_end = X86_KERNEL_ADDR + payload;
 	if (pref + init_size > kernel_end)
 		kernel_end = pref + init_size;
-	if (kernel_end > low_ram_end(vm))
-		die("--memory %llu MiB is too small for this kernel (it needs at least %llu MiB)",
-		    (unsigned long long)(vm->cfg->memory >> 20),
-		    (unsigned long long)((kernel_end + 64 * MiB) >> 20));
-	write_or_die(vm, X86_KERNEL_ADDR, img + setup_size, payload, "kernel");
+	/* Unpack the kernel on the host where we can (unpack.c) and enter the
+	 * kernel proper; else the kernel's decompressor does it in the guest.
+	 * TREVO_GUEST_DECOMPRESS=1 forces the latter. */
+	pay_off = le32(img + HDR_PAYLOAD_OFFSET);
+	pay_len = le32(img + HDR_PAYLOAD_LENGTH);
+	if (!getenv("TREVO_GUEST_DECOMPRESS") && version >= 0x208 && pay_off < payload &&
+	    pay_len <= payload - pay_off &&
+	    x86_unpack_payload(img + setup_size + pay_off, pay_len, &elf, &elf_len) == 0) {
+		kernel_end = load_elf_segments(vm, elf, elf_len, path, &entry);
+		free(elf);
+		debug("kvm: kernel unpacked on the host, entry %#llx", (unsigned long long)entry);
+	} else {
+		if (kernel_end > low_ram_end(vm))
+			die("--memory %llu MiB is too small for this kernel (it needs at least %llu MiB)",
+			    (unsigned long long)(vm->cfg->memory >> 20),
+			    (unsigned long long)((kernel_end + 64 * MiB) >> 20));
+		write_or_die(vm, X86_KERNEL_ADDR, img + setup_size, payload, "kernel");
+		entry = X86_KERNEL_ADDR + 0x200;  /* startup_64 of the decompressor */
+	}
 
 	/* boot_params: the setup header as the kernel wrote it, then what the
 	 * boot loader fills in (boot.rst, "Details of Header Fields"). */
@@ -281,7 +364,7 @@ static void load_bzimage(struct vm *vm, const uint8_t *img, size_t len, int nr_c
 	put16(bp + HDR_HEAP_END_PTR, 0xfe00);
 
 	finish_boot_params(vm, bp, kernel_end, nr_cpus);
-	boot->entry = X86_KERNEL_ADDR + 0x200;  /* startup_64 */
+	boot->entry = entry;
 	boot->rsi = X86_BOOT_PARAMS;
 	boot->flat = false;
 }
@@ -291,57 +374,6 @@ static void load_bzimage(struct vm *vm, const uint8_t *img, size_t len, int nr_c
  * the same boot_params as a bzImage, whose setup header Trevo writes itself
  * (boot.rst: "64-bit Boot Protocol" applies to the kernel proper). It skips
  * the decompressor, which matters where KVM is slow. */
-static void load_elf(struct vm *vm, const uint8_t *img, size_t len, int nr_cpus,
-		     struct x86_boot *boot)
-{
-	const char *path = vm->cfg->kernel;
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
-	uint8_t *bp = calloc(1, 4096);
-	uint64_t kernel_end = X86_KERNEL_ADDR, entry;
-
-	if (!bp)
-		die("out of memory");
-	if (len < sizeof(*eh) || eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 ||
-	    eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > len ||
-	    eh->e_phnum > (len - eh->e_phoff) / sizeof(Elf64_Phdr))
-		die("%s: not an x86-64 ELF kernel (or a corrupt one)", path);
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		Elf64_Phdr ph;
-		memcpy(&ph, img + eh->e_phoff + i * sizeof(ph), sizeof(ph));
-		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
-			continue;
-		if (ph.p_filesz > ph.p_memsz || ph.p_offset > len || ph.p_filesz > len - ph.p_offset)
-			die("%s: corrupt ELF program header %u", path, i);
-		if (ph.p_paddr < X86_KERNEL_ADDR || ph.p_paddr > low_ram_end(vm) ||
-		    ph.p_memsz > low_ram_end(vm) - ph.p_paddr)
-			die("--memory %llu MiB is too small for this kernel (segment at %#llx+%#llx)",
-			    (unsigned long long)(vm->cfg->memory >> 20),
-			    (unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz);
-		write_or_die(vm, ph.p_paddr, img + ph.p_offset, ph.p_filesz, "kernel");
-		/* RAM is fresh anonymous memory: the bss is already zero. */
-		if (ph.p_paddr + ph.p_memsz > kernel_end)
-			kernel_end = ph.p_paddr + ph.p_memsz;
-	}
-	entry = eh->e_entry;
-	if (entry >= 0xffffffff80000000ULL)  /* __START_KERNEL_map */
-		entry -= 0xffffffff80000000ULL;
-	if (entry < X86_KERNEL_ADDR || entry >= kernel_end)
-		die("%s: entry point %#llx is outside the kernel", path, (unsigned long long)eh->e_entry);
-
-	put16(bp + HDR_BOOT_FLAG, 0xaa55);
-	put32(bp + HDR_MAGIC, 0x53726448);
-	put16(bp + HDR_VERSION, 0x20f);
-	put16(bp + HDR_VID_MODE, 0xffff);
-	bp[HDR_TYPE_OF_LOADER] = 0xff;
-	bp[HDR_LOADFLAGS] = LOADED_HIGH | CAN_USE_HEAP;
-	put32(bp + HDR_KERNEL_ALIGN, 0x200000);
-	put32(bp + HDR_CMDLINE_SIZE, X86_CMDLINE_MAX - 1);
-	finish_boot_params(vm, bp, kernel_end, nr_cpus);
-	boot->entry = entry;
-	boot->rsi = X86_BOOT_PARAMS;
-	boot->flat = false;
-}
-
 void x86_boot_load(struct vm *vm, int nr_cpus, struct x86_boot *boot)
 {
 	const char *path = vm->cfg->kernel;

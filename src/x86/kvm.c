@@ -196,9 +196,43 @@ static int exit_fail_entry(struct vcpu *c)
 	return -1;
 }
 
+/* Some hosts' KVM (nested, emulated in software) cannot run INT3 and stop
+ * with an emulation failure. INT3 is simple to do here: a #BP trap whose
+ * saved RIP is the next instruction (SDM vol. 3, 6.15 "Interrupt 3").
+ * Linux needs it early, for its int3 self-test and text patching. */
+static bool emulate_int3(struct vcpu *c)
+{
+	struct kvm_regs regs;
+	struct kvm_translation tr;
+	struct kvm_vcpu_events ev;
+	uint8_t insn;
+
+	if (c->run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION ||
+	    ioctl(c->fd, KVM_GET_REGS, &regs) < 0)
+		return false;
+	memset(&tr, 0, sizeof(tr));
+	tr.linear_address = regs.rip;
+	if (ioctl(c->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid ||
+	    gmem_read(&c->m->vm->mem, tr.physical_address, &insn, 1) || insn != 0xcc)
+		return false;
+	if (ioctl(c->fd, KVM_GET_VCPU_EVENTS, &ev) < 0 || ev.exception.injected || ev.exception.pending)
+		return false;
+	regs.rip++;
+	ev.exception.injected = 1;
+	ev.exception.nr = 3;
+	ev.exception.has_error_code = 0;
+	ev.flags = 0;
+	if (ioctl(c->fd, KVM_SET_REGS, &regs) < 0 || ioctl(c->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return false;
+	return true;
+}
+
 static int exit_internal_error(struct vcpu *c)
 {
 	char what[96];
+
+	if (emulate_int3(c))
+		return 0;
 
 	snprintf(what, sizeof(what), "hit a KVM internal error (suberror %u%s)",
 		 c->run->internal.suberror,

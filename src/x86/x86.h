@@ -64,6 +64,10 @@ void x86_boot_sregs(struct kvm_sregs *s);
 struct kvm_cpuid2 *x86_cpuid_supported(int kvm_fd);
 int x86_cpuid_set(int vcpu_fd, const struct kvm_cpuid2 *supported, int id, int nr_cpus);
 
+/* unpack.c: decompress a bzImage payload (xz, gzip, zstd) into a malloc'd
+ * buffer. -EOPNOTSUPP for other formats, -EINVAL when corrupt. */
+int x86_unpack_payload(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len);
+
 /* acpi.c: RSDP, XSDT, FADT (HW-reduced, sleep/reset registers on Trevo's
  * ports), DSDT with \_S5, MADT with the CPUs, IOAPIC and the level-triggered
  * virtio interrupts. Returns the RSDP address or 0 if it does not fit. */
