@@ -363,6 +363,7 @@ static int blk_create(struct vm *vm, const struct dev_params *p)
 		warn("virtio-blk: cannot start the I/O thread");
 		return -EAGAIN;
 	}
+	pthread_setname_np(b->thread, "virtio-blk");
 	debug("virtio-blk: %s, %llu sectors%s", path, (unsigned long long)b->sectors,
 	      ro ? ", read-only" : "");
 	free(path);

@@ -398,6 +398,7 @@ static int net_create(struct vm *vm, const struct dev_params *p)
 		warn("virtio-net: cannot start the I/O thread");
 		return -EAGAIN;
 	}
+	pthread_setname_np(n->thread, "virtio-net");
 	return 0;
 fail:
 	if (n->be)
