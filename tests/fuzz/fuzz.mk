@@ -15,6 +15,12 @@ $(FUZZ_BIN)/fuzz_net_tx: tests/fuzz/fuzz_net_tx.c src/dev/virtio-net.c src/dev/v
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_net_tx.c src/dev/virtio.c src/mem.c src/util.c
 
+FUZZ_MMIO_SRCS := src/dev/virtio.c src/dev/virtio-mmio.c src/dev/virtio-rng.c src/vm.c src/mem.c \
+                  src/util.c
+$(FUZZ_BIN)/fuzz_virtio_mmio: tests/fuzz/fuzz_virtio_mmio.c $(FUZZ_MMIO_SRCS) src/dev/virtio.h src/vm.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_virtio_mmio.c $(FUZZ_MMIO_SRCS)
+
 ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
-TEST_TARGETS += $(FUZZ_BIN)/fuzz_virtq $(FUZZ_BIN)/fuzz_net_tx
+TEST_TARGETS += $(FUZZ_BIN)/fuzz_virtq $(FUZZ_BIN)/fuzz_net_tx $(FUZZ_BIN)/fuzz_virtio_mmio
 endif

@@ -3,7 +3,7 @@
 # variants; they carry their own ASan+UBSan). FUZZ_RUNS overrides the length.
 cd "${ROOT:-$(dirname "$0")/../..}" || exit 1
 runs=${FUZZ_RUNS:-200000}
-for f in virtq net_tx; do
+for f in virtq net_tx virtio_mmio; do
 	bin=build/fuzz/fuzz_$f
 	if [ ! -x "$bin" ]; then
 		echo "SKIP fuzz-$f: $bin not built (needs clang; make $bin)"
@@ -15,6 +15,8 @@ for f in virtq net_tx; do
 		continue
 	fi
 	corpus=$(mktemp -d)
+	# Start past the driver handshake (see mkseed.py).
+	[ "$f" = virtio_mmio ] && python3 tests/fuzz/mkseed.py "$corpus"
 	log=$(mktemp)
 	if ASAN_OPTIONS=detect_leaks=0 timeout 300 "$bin" -runs="$runs" -max_total_time=60 \
 		-max_len=8192 -seed=1 "$corpus" >"$log" 2>&1; then
