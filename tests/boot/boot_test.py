@@ -245,9 +245,11 @@ class Runner:
             # console as its controlling terminal: sleep 600 must end at
             # once, and the rest of its command line must not run.
             g.send("sleep 600; echo '<'$((1012))'>'\r")
-            time.sleep(1.0 * t)
-            g.send("\x03")
             try:
+                # The shell has read the line (echoed it); give sleep a moment.
+                g.expect(rb"sleep 600; echo [^\n]*\n", 30 * t)
+                time.sleep(0.5 * t)
+                g.send("\x03")
                 out = self.shell(g, 7, "echo back", 60 * t)
                 self.report("ctrl-c", out.endswith("back") and b"<1012>" not in g.out,
                             "after Ctrl-C: %r" % out)
