@@ -197,6 +197,7 @@ build_busybox_riscv() {
 	# BusyBox's out-of-tree build (O=) does not work from the release
 	# tarball, so build in a fresh copy.
 	rm -rf "$obj"
+	mkdir -p "$CACHE/work"
 	cp -a "$src" "$obj"
 	say "busybox: defconfig + guest/busybox.config"
 	make -C "$obj" defconfig > "$obj/config.log" 2>&1 || fail "busybox defconfig failed ($obj/config.log)"
