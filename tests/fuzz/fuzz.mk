@@ -21,6 +21,13 @@ $(FUZZ_BIN)/fuzz_virtio_mmio: tests/fuzz/fuzz_virtio_mmio.c $(FUZZ_MMIO_SRCS) sr
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_virtio_mmio.c $(FUZZ_MMIO_SRCS)
 
+$(FUZZ_BIN)/fuzz_blk_req: tests/fuzz/fuzz_blk_req.c src/dev/virtio-blk.c src/dev/virtio.c \
+                          src/dev/virtio.h src/host/blockfile.c src/host/blockfile.h src/mem.c src/util.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_blk_req.c src/dev/virtio.c src/host/blockfile.c \
+		src/mem.c src/util.c
+
 ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
-TEST_TARGETS += $(FUZZ_BIN)/fuzz_virtq $(FUZZ_BIN)/fuzz_net_tx $(FUZZ_BIN)/fuzz_virtio_mmio
+TEST_TARGETS += $(FUZZ_BIN)/fuzz_virtq $(FUZZ_BIN)/fuzz_net_tx $(FUZZ_BIN)/fuzz_virtio_mmio \
+                $(FUZZ_BIN)/fuzz_blk_req
 endif
