@@ -227,17 +227,36 @@ static bool emulate_int3(struct vcpu *c)
 	return true;
 }
 
+/* The instruction bytes at RIP, for the failure message. */
+static void insn_bytes(struct vcpu *c, char *buf, size_t size)
+{
+	struct kvm_regs regs;
+	struct kvm_translation tr = { 0 };
+	uint8_t b[15];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (ioctl(c->fd, KVM_GET_REGS, &regs) < 0)
+		return;
+	tr.linear_address = regs.rip;
+	if (ioctl(c->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid ||
+	    gmem_read(&c->m->vm->mem, tr.physical_address, b, sizeof(b)))
+		return;
+	for (size_t i = 0; i < sizeof(b) && n + 4 < size; i++)
+		n += snprintf(buf + n, size - n, " %02x", b[i]);
+}
+
 static int exit_internal_error(struct vcpu *c)
 {
-	char what[96];
+	char what[160], bytes[64];
 
 	if (emulate_int3(c))
 		return 0;
-
-	snprintf(what, sizeof(what), "hit a KVM internal error (suberror %u%s)",
+	insn_bytes(c, bytes, sizeof(bytes));
+	snprintf(what, sizeof(what), "hit a KVM internal error (suberror %u%s%s)",
 		 c->run->internal.suberror,
 		 c->run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
-		 ": instruction not emulated" : "");
+		 ": instruction not emulated, bytes" : "", bytes);
 	guest_failed(c, what);
 	return -1;
 }

@@ -7,7 +7,7 @@ KVM_GUEST_CFLAGS := -m64 -O2 -ffreestanding -fno-pic -fno-pie -nostdlib -mno-red
 	-fno-asynchronous-unwind-tables -Wall -Wextra -Werror -static -no-pie \
 	-Wl,--build-id=none -Wl,--no-warn-rwx-segments -Wl,-T,$(KVM_GUEST_SRC)/link.ld
 KVM_GUESTS := serial exitcode ports smp halt triple reboot acpi_off blk int3
-KVM_GUEST_BINS := $(KVM_GUESTS:%=$(KVM_GUEST_DIR)/%.bin) $(KVM_GUEST_DIR)/loop.bin
+KVM_GUEST_BINS := $(KVM_GUESTS:%=$(KVM_GUEST_DIR)/%.bin) $(KVM_GUEST_DIR)/loop.bin $(KVM_GUEST_DIR)/spin.bin
 
 $(KVM_GUEST_DIR)/%.elf: $(KVM_GUEST_SRC)/%.c $(KVM_GUEST_SRC)/start.S $(KVM_GUEST_SRC)/lib.c \
 		$(KVM_GUEST_SRC)/lib.h $(KVM_GUEST_SRC)/link.ld
@@ -21,7 +21,7 @@ $(KVM_GUEST_DIR)/acpi_off.elf: $(KVM_GUEST_SRC)/reboot.c $(KVM_GUEST_SRC)/start.
 
 # The exit-loop guest: code that means the same in 32- and 64-bit mode, with
 # a multiboot header so that QEMU can run the very same file (bench/kvm.sh).
-$(KVM_GUEST_DIR)/loop.elf: $(KVM_GUEST_SRC)/loop.S
+$(KVM_GUEST_DIR)/loop.elf $(KVM_GUEST_DIR)/spin.elf: $(KVM_GUEST_DIR)/%.elf: $(KVM_GUEST_SRC)/%.S
 	@mkdir -p $(dir $@)
 	$(CC) -m64 -nostdlib -static -no-pie -Wl,--build-id=none -Wl,--no-warn-rwx-segments -Wl,-T,$(KVM_GUEST_SRC)/link.ld -o $@ $<
 
