@@ -22,10 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The console lands with the UART model; keep linking without it. */
-#pragma weak console_create
-#pragma weak console_destroy
-
 struct kvm_machine;
 
 struct vcpu {
@@ -798,11 +794,9 @@ int x86_machine_run(struct vm *vm)
 	vm->loop = loop_create();
 	if (!vm->loop)
 		die("cannot create the I/O thread");
-	if (console_create) {
-		vm->console = console_create(vm, cfg->console);
-		if (!vm->console)
-			exit(EXIT_USAGE);
-	}
+	vm->console = console_create(vm, cfg->console);
+	if (!vm->console)
+		exit(EXIT_USAGE);
 	add_system_ports(vm);
 	if (vm_create_device(vm, "ns16550a", &(struct dev_params){ .port = 0x3f8, .irq = 4 }))
 		warn("kvm: no serial port: the guest console is missing");
@@ -827,8 +821,7 @@ int x86_machine_run(struct vm *vm)
 	for (int i = 0; i < m->nr_cpus; i++)
 		pthread_join(m->cpu[i].thread, NULL);
 	loop_stop(vm->loop);
-	if (vm->console && console_destroy)
-		console_destroy(vm->console);
+	console_destroy(vm->console);
 
 	switch (atomic_load(&vm->exit_reason)) {
 	case VM_FAIL:
