@@ -11,7 +11,7 @@ pass() { echo "PASS kvm-$1"; }
 fail() { echo "FAIL kvm-$1: $2"; }
 skip() { echo "SKIP kvm-$1: $2"; }
 
-ALL="serial exit-status ports-mmio smp halt triple-fault int3 reboot acpi-poweroff virtio-blk \
+ALL="serial exit-status ports-mmio smp halt triple-fault int3 reboot acpi-poweroff virtio-blk virtio-blk-irq \
 bad-kernel corrupt-bzimage small-memory no-kvm kvm-permission linux-early linux-early-vmlinux \
 linux-early-decompressor linux-boot"
 
@@ -82,6 +82,7 @@ guest_test acpi-poweroff acpi_off 0 "acpi poweroff"
 # virtio-blk: the guest reads the host's sector 0, writes sector 1.
 if ! "$TREVO" run --help >/dev/null 2>&1 || ! grep -q '"virtio-blk"' "$ROOT"/src/dev/*.c 2>/dev/null; then
 	skip virtio-blk "no virtio-blk model in this tree yet"
+	skip virtio-blk-irq "no virtio-blk model in this tree yet"
 else
 	printf 'host sector zero' >"$T/disk.img"
 	truncate -s 1M "$T/disk.img"
@@ -90,6 +91,10 @@ else
 		grep -q "written by the kvm test guest"; then
 		fail virtio-blk-file "the guest's write is not in the host file"
 	fi
+	# The same with completion by interrupt: virtio-mmio -> vm->set_irq ->
+	# KVM_IRQ_LINE -> in-kernel IOAPIC (level) -> LAPIC -> the guest's IDT.
+	printf 'host sector zero' >"$T/disk.img"
+	guest_test virtio-blk-irq blk_irq 0 "blk irq ok" --disk "$T/disk.img"
 fi
 
 # Bad input: one line on stderr, exit status 2.
