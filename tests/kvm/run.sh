@@ -94,6 +94,7 @@ else
 	# The same with completion by interrupt: virtio-mmio -> vm->set_irq ->
 	# KVM_IRQ_LINE -> in-kernel IOAPIC (level) -> LAPIC -> the guest's IDT.
 	printf 'host sector zero' >"$T/disk.img"
+	truncate -s 1M "$T/disk.img"
 	guest_test virtio-blk-irq blk_irq 0 "blk irq ok" --disk "$T/disk.img"
 fi
 
