@@ -37,6 +37,18 @@ struct vcpu {
 	_Atomic int halted_dead;
 };
 
+/* One interrupt line of the IOAPIC. Level-triggered virtio lines go
+ * through an irqfd with a resample eventfd when KVM has them; the others
+ * (and every line without irqfd) through KVM_IRQ_LINE. */
+#define X86_NR_GSI 24
+
+struct irq_route {
+	struct kvm_machine *m;
+	unsigned gsi;
+	int fd, resample_fd;        /* -1: no irqfd */
+	_Atomic int level;          /* the device's line, as last set */
+};
+
 struct kvm_machine {
 	struct vm *vm;
 	int kvm_fd, vm_fd;
@@ -49,7 +61,7 @@ struct kvm_machine {
 	pthread_cond_t cond;        /* signalled on stop requests */
 	bool report_first_exit;
 	_Atomic int first_exit_done;
-	uint64_t exits;             /* counted only for TREVO_DEBUG summaries */
+	struct irq_route irq[X86_NR_GSI];
 };
 
 #define KICK_SIGNAL (SIGRTMIN + 3)
@@ -85,13 +97,83 @@ static void machine_kick(struct vm *vm)
 }
 
 /* vm->set_irq: a GSI of the in-kernel IOAPIC/PIC, level semantics. */
+static void irqfd_assert(struct irq_route *r)
+{
+	uint64_t one = 1;
+
+	if (write(r->fd, &one, sizeof(one)) != sizeof(one))
+		debug("kvm: irqfd %u: %s", r->gsi, strerror(errno));
+}
+
+/* vm->set_irq, from any thread: a GSI of the in-kernel IOAPIC/PIC, level
+ * semantics. With a resampling irqfd (api.rst, KVM_IRQFD) KVM holds the line
+ * up from the eventfd write until the guest's EOI, then drops it and signals
+ * the resample fd; so only rising edges are written here, and
+ * irqfd_resample() raises the line again if the device still holds it. A
+ * device that lowers its line before the EOI may cost the guest one
+ * spurious interrupt, which virtio drivers expect (ISR reads 0). */
 static void kvm_set_irq(void *ctx, unsigned irq, int level)
 {
 	struct kvm_machine *m = ctx;
 	struct kvm_irq_level l = { .irq = irq, .level = level ? 1 : 0 };
 
+	if (irq < X86_NR_GSI && m->irq[irq].fd >= 0) {
+		struct irq_route *r = &m->irq[irq];
+		if (atomic_exchange(&r->level, l.level) == 0 && l.level)
+			irqfd_assert(r);
+		return;
+	}
 	if (ioctl(m->vm_fd, KVM_IRQ_LINE, &l) < 0)
 		debug("kvm: KVM_IRQ_LINE %u: %s", irq, strerror(errno));
+}
+
+/* I/O thread: the guest has EOI'd the line and KVM dropped it. */
+static void irqfd_resample(void *opaque, uint32_t events)
+{
+	struct irq_route *r = opaque;
+	uint64_t cnt;
+
+	(void)events;
+	if (read(r->resample_fd, &cnt, sizeof(cnt)) != sizeof(cnt))
+		return;
+	if (atomic_load(&r->level))
+		irqfd_assert(r);
+}
+
+static void setup_irqfds(struct kvm_machine *m)
+{
+	struct vm *vm = m->vm;
+
+	if (getenv("TREVO_NO_IRQFD") || ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) <= 0 ||
+	    ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD_RESAMPLE) <= 0)
+		return;
+	for (int i = 0; i < vm->nr_desc; i++) {
+		const struct dev_desc *d = &vm->desc[i];
+		struct irq_route *r;
+		struct kvm_irqfd irqfd;
+
+		if (strcmp(d->compatible, "virtio,mmio") || d->irq < 0 || d->irq >= X86_NR_GSI)
+			continue;
+		r = &m->irq[d->irq];
+		if (r->fd >= 0)
+			continue;
+		r->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		r->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		memset(&irqfd, 0, sizeof(irqfd));
+		irqfd.fd = r->fd;
+		irqfd.gsi = r->gsi;
+		irqfd.flags = KVM_IRQFD_FLAG_RESAMPLE;
+		irqfd.resamplefd = r->resample_fd;
+		if (r->fd < 0 || r->resample_fd < 0 || ioctl(m->vm_fd, KVM_IRQFD, &irqfd) < 0 ||
+		    loop_add_fd(vm->loop, r->resample_fd, EPOLLIN, irqfd_resample, r) < 0) {
+			debug("kvm: no irqfd for GSI %u: %s", r->gsi, strerror(errno));
+			if (r->fd >= 0)
+				close(r->fd);
+			if (r->resample_fd >= 0)
+				close(r->resample_fd);
+			r->fd = r->resample_fd = -1;
+		}
+	}
 }
 
 static void guest_failed(struct vcpu *c, const char *what)
@@ -769,6 +851,8 @@ int x86_machine_run(struct vm *vm)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->cond, &ca);
 	vm->arch = m;
+	for (unsigned i = 0; i < X86_NR_GSI; i++)
+		m->irq[i] = (struct irq_route){ .m = m, .gsi = i, .fd = -1, .resample_fd = -1 };
 
 	/* The kick signal stays blocked everywhere but in the vCPU threads,
 	 * so that the I/O thread and the main thread never see it. */
@@ -807,6 +891,7 @@ int x86_machine_run(struct vm *vm)
 	for (int i = 0; i < m->nr_cpus; i++)
 		setup_vcpu(m, i);
 	setup_ioeventfds(m);
+	setup_irqfds(m);
 
 	if (loop_start(vm->loop))
 		die("cannot start the I/O thread");

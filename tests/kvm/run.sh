@@ -11,7 +11,7 @@ pass() { echo "PASS kvm-$1"; }
 fail() { echo "FAIL kvm-$1: $2"; }
 skip() { echo "SKIP kvm-$1: $2"; }
 
-ALL="serial exit-status ports-mmio smp halt triple-fault int3 reboot acpi-poweroff virtio-blk virtio-blk-irq \
+ALL="serial exit-status ports-mmio smp halt triple-fault int3 reboot acpi-poweroff virtio-blk virtio-blk-irq virtio-blk-irq-line \
 bad-kernel corrupt-bzimage small-memory no-kvm kvm-permission linux-early linux-early-vmlinux \
 linux-early-decompressor linux-boot"
 
@@ -83,6 +83,7 @@ guest_test acpi-poweroff acpi_off 0 "acpi poweroff"
 if ! "$TREVO" run --help >/dev/null 2>&1 || ! grep -q '"virtio-blk"' "$ROOT"/src/dev/*.c 2>/dev/null; then
 	skip virtio-blk "no virtio-blk model in this tree yet"
 	skip virtio-blk-irq "no virtio-blk model in this tree yet"
+	skip virtio-blk-irq-line "no virtio-blk model in this tree yet"
 else
 	printf 'host sector zero' >"$T/disk.img"
 	truncate -s 1M "$T/disk.img"
@@ -96,6 +97,8 @@ else
 	printf 'host sector zero' >"$T/disk.img"
 	truncate -s 1M "$T/disk.img"
 	guest_test virtio-blk-irq blk_irq 0 "blk irq ok" --disk "$T/disk.img"
+	# ... the line through KVM_IRQ_LINE instead of a resampling irqfd.
+	TREVO_NO_IRQFD=1 guest_test virtio-blk-irq-line blk_irq 0 "blk irq ok" --disk "$T/disk.img"
 fi
 
 # Bad input: one line on stderr, exit status 2.
