@@ -46,25 +46,18 @@ as_root() {
 }
 
 # Run a long make with its output in LOG, showing a progress line every 150
-# compiled files and the log's tail if it fails.
+# compiled files and the log's tail if it fails. In the foreground, so that
+# Ctrl-C stops it.
 run_logged() {
-	local what=$1 log=$2 n=0 line rc
+	local what=$1 log=$2 n=0 line
 	shift 2
-	set +e
-	"$@" > "$log" 2>&1 &
-	local pid=$!
-	{
-		tail -n +1 -F --pid=$pid "$log" 2>/dev/null | while IFS= read -r line; do
-			case "$line" in
-			*"  CC "*|*"  AS "*) n=$((n + 1))
-				[ $((n % 150)) = 0 ] && say "$what: $n files compiled" ;;
-			esac
-		done
-	}
-	wait $pid
-	rc=$?
-	set -e
-	if [ $rc != 0 ]; then
+	if ! "$@" 2>&1 | tee "$log" | while IFS= read -r line; do
+		case "$line" in
+		*"  CC "*|*"  AS "*)
+			n=$((n + 1))
+			if [ $((n % 150)) = 0 ]; then say "$what: $n files compiled"; fi ;;
+		esac
+	done; then
 		tail -n 40 "$log" >&2
 		fail "$what failed (full log: $log)"
 	fi
