@@ -28,8 +28,11 @@ ROOT = os.environ.get("ROOT") or os.path.dirname(os.path.dirname(os.path.abspath
 def boot(cmd, timeout, verbose):
     """Run one VMM until it exits; its console output, exit status, wall time."""
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT)
+    try:
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+    except OSError as e:
+        return "cannot run %s: %s" % (cmd[0], e.strerror), None, 0.0
     out = b""
     status = None
     while True:
