@@ -7,13 +7,14 @@
  * The FADT says "HW-reduced" (ACPI 6.4 section 4.1), so there are no PM1
  * blocks: sleep (\_S5 with SLP_TYP 5) goes through the sleep control
  * register and reset through the reset register, both on Trevo's ports
- * (x86.h). The DSDT holds only \_S5. The MADT lists one LAPIC per vCPU,
+ * (x86.h). The DSDT holds \_S5 and the MMIO devices (build_dsdt). The MADT lists one LAPIC per vCPU,
  * the in-kernel IOAPIC and an interrupt source override per virtio-mmio
  * interrupt making it level-triggered, active high (what KVM_IRQ_LINE with
  * level semantics delivers). IRQ 0 stays on IOAPIC pin 0 as KVM's default
  * routing wires it. */
 #include "x86.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define ACPI_OEM_ID    "TREVO "
@@ -85,19 +86,148 @@ static uint32_t build_fadt(uint8_t *t, uint64_t dsdt)
 	return len;
 }
 
-static uint32_t build_dsdt(uint8_t *t)
+/* A tiny AML writer (ACPI 6.4 chapter 20), enough for named objects and
+ * devices with fixed resources. */
+struct aml {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static void aml_bytes(struct aml *a, const void *b, size_t n)
 {
-	/* Name (\_S5, Package (4) { 5, 5, 0, 0 }) -- AML, ACPI 6.4 section
-	 * 20.2.5: NameOp, NameString, PackageOp, PkgLength, NumElements,
-	 * BytePrefix 5, BytePrefix 5, ZeroOp, ZeroOp. */
-	static const uint8_t aml[] = {
+	if (a->len + n <= a->cap)
+		memcpy(a->p + a->len, b, n);
+	a->len += n;
+}
+
+static void aml_byte(struct aml *a, uint8_t b)
+{
+	aml_bytes(a, &b, 1);
+}
+
+/* PkgLength (20.2.4) of a body of n bytes that follows it. */
+static void aml_pkglen(struct aml *a, size_t n)
+{
+	if (n + 1 < 0x40) {
+		aml_byte(a, (uint8_t)(n + 1));
+	} else if (n + 2 < 0x1000) {
+		n += 2;
+		aml_byte(a, 0x40 | (n & 0xf));
+		aml_byte(a, (uint8_t)(n >> 4));
+	} else {
+		n += 3;
+		aml_byte(a, 0x80 | (n & 0xf));
+		aml_byte(a, (uint8_t)(n >> 4));
+		aml_byte(a, (uint8_t)(n >> 12));
+	}
+}
+
+/* Name (SEG, "string") */
+static void aml_name_string(struct aml *a, const char *seg, const char *str)
+{
+	aml_byte(a, 0x08);
+	aml_bytes(a, seg, 4);
+	aml_byte(a, 0x0d);
+	aml_bytes(a, str, strlen(str) + 1);
+}
+
+/* Name (SEG, byte) */
+static void aml_name_byte(struct aml *a, const char *seg, uint8_t v)
+{
+	aml_byte(a, 0x08);
+	aml_bytes(a, seg, 4);
+	aml_byte(a, 0x0a);
+	aml_byte(a, v);
+}
+
+/* Device (NAME) { _HID, _UID, _CRS: Memory32Fixed + optional Extended
+ * Interrupt (level, active high, exclusive: what virtio-mmio raises) }. */
+static void aml_device(struct aml *a, const char *name, const char *hid, uint8_t uid,
+		       uint64_t base, uint64_t size, int irq)
+{
+	uint8_t crs[32], body[128];
+	size_t n = 0;
+	struct aml d = { body, 0, sizeof(body) };
+
+	crs[n++] = 0x86;             /* Memory32Fixed (6.4.3.4) */
+	crs[n++] = 9;
+	crs[n++] = 0;
+	crs[n++] = 1;                /* read/write */
+	put32(crs + n, (uint32_t)base);
+	put32(crs + n + 4, (uint32_t)size);
+	n += 8;
+	if (irq >= 0) {
+		crs[n++] = 0x89;     /* Extended Interrupt (6.4.3.6) */
+		crs[n++] = 6;
+		crs[n++] = 0;
+		crs[n++] = 0x01;     /* consumer, level, active high, exclusive */
+		crs[n++] = 1;
+		put32(crs + n, (uint32_t)irq);
+		n += 4;
+	}
+	crs[n++] = 0x79;             /* End Tag, checksum 0: "checksum ok" */
+	crs[n++] = 0;
+
+	aml_bytes(&d, name, 4);
+	aml_name_string(&d, "_HID", hid);
+	aml_name_byte(&d, "_UID", uid);
+	aml_byte(&d, 0x08);          /* Name (_CRS, Buffer () { ... }) */
+	aml_bytes(&d, "_CRS", 4);
+	aml_byte(&d, 0x11);
+	aml_pkglen(&d, 2 + n);
+	aml_byte(&d, 0x0a);
+	aml_byte(&d, (uint8_t)n);
+	aml_bytes(&d, crs, n);
+
+	aml_byte(a, 0x5b);           /* DeviceOp */
+	aml_byte(a, 0x82);
+	aml_pkglen(a, d.len);
+	aml_bytes(a, body, d.len);
+}
+
+/* The DSDT: \_S5 (Name (\_S5, Package (4) { 5, 5, 0, 0 })) and, in
+ * \_SB, one device per virtio-mmio window (_HID "LNRO0005", the ACPI id
+ * of Linux's virtio_mmio driver: Debian's kernel does not take
+ * virtio_mmio.device= from the command line) and the pvpanic window
+ * (_HID "QEMU0001"). */
+static uint32_t build_dsdt(uint8_t *t, size_t cap, const struct vm *vm)
+{
+	static const uint8_t s5[] = {
 		0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00,
 	};
+	uint8_t devs[4096];
+	struct aml body = { devs, 0, sizeof(devs) };
+	struct aml a = { t, 36, cap };
+	int nr = 0;
 
 	table_begin(t, "DSDT", 2);
-	memcpy(t + 36, aml, sizeof(aml));
-	table_end(t, 36 + sizeof(aml));
-	return 36 + sizeof(aml);
+	aml_bytes(&a, s5, sizeof(s5));
+	for (int i = 0; i < vm->nr_desc; i++) {
+		const struct dev_desc *d = &vm->desc[i];
+		char name[5];
+		if (!d->size || d->base + d->size > 4 * GiB)
+			continue;
+		snprintf(name, sizeof(name), "V%03X", nr & 0xfff);
+		if (!strcmp(d->compatible, "virtio,mmio"))
+			aml_device(&body, name, "LNRO0005", (uint8_t)nr, d->base, d->size, d->irq);
+		else if (!strcmp(d->compatible, "qemu,pvpanic-mmio"))
+			aml_device(&body, "PEVT", "QEMU0001", 0, d->base, d->size, -1);
+		else
+			continue;
+		nr++;
+	}
+	if (body.len > body.cap)
+		return 0;
+	if (body.len) {
+		aml_byte(&a, 0x10);          /* Scope (\_SB) */
+		aml_pkglen(&a, 5 + body.len);
+		aml_bytes(&a, "\\_SB_", 5);
+		aml_bytes(&a, devs, body.len);
+	}
+	if (a.len > a.cap)
+		return 0;
+	table_end(t, (uint32_t)a.len);
+	return (uint32_t)a.len;
 }
 
 static uint32_t build_madt(uint8_t *t, const struct vm *vm, int nr_cpus)
@@ -157,12 +287,13 @@ uint64_t x86_acpi_build(struct vm *vm, int nr_cpus)
 	static uint8_t buf[X86_ACPI_SIZE];
 	const uint64_t base = X86_ACPI_ADDR;
 	uint64_t rsdp = base, xsdt = base + 0x40, rsdt = base + 0x80, fadt = base + 0x100;
-	uint64_t dsdt = base + 0x300, madt = base + 0x400;
+	uint64_t madt = base + 0x300, dsdt = base + 0x800;
 	uint8_t *p;
 
 	memset(buf, 0, sizeof(buf));
 	build_fadt(buf + (fadt - base), dsdt);
-	build_dsdt(buf + (dsdt - base));
+	if (!build_dsdt(buf + (dsdt - base), sizeof(buf) - (dsdt - base), vm))
+		return 0;
 	build_madt(buf + (madt - base), vm, nr_cpus);
 
 	p = buf + (xsdt - base);
@@ -189,7 +320,7 @@ uint64_t x86_acpi_build(struct vm *vm, int nr_cpus)
 	p[8] = checksum(p, 20);
 	p[32] = checksum(p, 36);
 
-	if (gmem_write(&vm->mem, base, buf, 0x1000))
+	if (gmem_write(&vm->mem, base, buf, sizeof(buf)))
 		return 0;
 	return rsdp;
 }

@@ -886,6 +886,14 @@ int x86_machine_run(struct vm *vm)
 		warn("kvm: no serial port: the guest console is missing");
 	if (vm_create_user_devices(vm))
 		exit(EXIT_USAGE);
+	/* pvpanic: Linux's pvpanic-mmio driver (found through ACPI "QEMU0001")
+	 * writes here when the guest kernel panics; trevo then exits 1. */
+	if (device_model_find("pvpanic-mmio")) {
+		uint64_t base;
+		if (vm_alloc_mmio(vm, 0x1000, &base) ||
+		    vm_create_device(vm, "pvpanic-mmio", &(struct dev_params){ .base = base, .irq = -1 }))
+			warn("kvm: no pvpanic device");
+	}
 
 	x86_boot_load(vm, m->nr_cpus, &m->boot);
 	for (int i = 0; i < m->nr_cpus; i++)

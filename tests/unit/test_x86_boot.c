@@ -101,6 +101,46 @@ static size_t make_bzimage(uint8_t *img, size_t payload)
 	return len;
 }
 
+static bool has_bytes(const uint8_t *p, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i + n <= len; i++)
+		if (!memcmp(p + i, s, n))
+			return true;
+	return false;
+}
+
+/* The DSDT carries the virtio-mmio window as an LNRO0005 device; where
+ * acpica-tools is installed, iasl must decompile it without errors. */
+static void test_dsdt(struct vm *vm, uint64_t fadt)
+{
+	uint64_t dsdt = fadt ? rd64(vm, fadt + 140) : 0;
+	uint32_t len = dsdt ? rd32(vm, dsdt + 4) : 0;
+	const uint8_t *t = dsdt ? gmem_ptr(&vm->mem, dsdt, len) : NULL;
+	char cmd[512];
+	const char *path;
+	int rc;
+
+	CHECK("dsdt", t && sum(vm, dsdt, len) == 0 && has_bytes(t, len, "_S5_") &&
+			      has_bytes(t, len, "LNRO0005") && has_bytes(t, len, "_SB_"));
+	if (!t)
+		return;
+	if (system("command -v iasl >/dev/null 2>&1") != 0) {
+		printf("SKIP x86-boot-dsdt-iasl: iasl (acpica-tools) not installed\n");
+		return;
+	}
+	path = write_tmp("dsdt.aml", t, len);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && iasl -d dsdt.aml >iasl.log 2>&1 && grep -q 'LNRO0005' dsdt.dsl && "
+		 "grep -q 'Memory32Fixed (ReadWrite,' dsdt.dsl && grep -q '0xD0000000' dsdt.dsl && "
+		 "grep -q 'Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive' dsdt.dsl && "
+		 "grep -q '_S5_' dsdt.dsl && grep -q '0xD0001000' dsdt.dsl && grep -q 'QEMU0001' dsdt.dsl && "
+		 "! grep -qi 'error' iasl.log", tmpdir);
+	(void)path;
+	rc = system(cmd);
+	CHECK("dsdt-iasl", rc == 0);
+}
+
 static void test_bzimage(void)
 {
 	static uint8_t img[1024 + 8192];
@@ -116,6 +156,10 @@ static void test_bzimage(void)
 	cfg.kernel = write_tmp("bzImage", img, make_bzimage(img, 8192));
 	vm_describe(&vm, &(struct dev_desc){ .node_name = "virtio_mmio", .compatible = "virtio,mmio",
 					     .base = 0xd0000000, .size = 0x1000, .irq = 5 });
+	vm_describe(&vm, &(struct dev_desc){ .node_name = "virtio_mmio", .compatible = "virtio,mmio",
+					     .base = 0xd0001000, .size = 0x1000, .irq = 6 });
+	vm_describe(&vm, &(struct dev_desc){ .node_name = "pvpanic", .compatible = "qemu,pvpanic-mmio",
+					     .base = 0xd0002000, .size = 0x1000, .irq = -1 });
 	x86_boot_load(&vm, 2, &boot);
 	CHECK("bz-entry", boot.entry == X86_KERNEL_ADDR + 0x200 && boot.rsi == X86_BOOT_PARAMS &&
 				  !boot.flat);
@@ -123,7 +167,8 @@ static void test_bzimage(void)
 	CHECK("bz-loader", *(uint8_t *)gmem_ptr(&vm.mem, X86_BOOT_PARAMS + 0x210, 1) == 0xff);
 	CHECK("bz-header-copied", rd32(&vm, X86_BOOT_PARAMS + 0x202) == 0x53726448);
 	gmem_read(&vm.mem, rd32(&vm, X86_BOOT_PARAMS + 0x228), cmdline, sizeof(cmdline) - 1);
-	CHECK("bz-cmdline", !strcmp(cmdline, "console=ttyS0 quiet virtio_mmio.device=4K@0xd0000000:5"));
+	CHECK("bz-cmdline", !strcmp(cmdline, "console=ttyS0 quiet virtio_mmio.device=4K@0xd0000000:5 "
+					     "virtio_mmio.device=4K@0xd0001000:6"));
 	n = *(uint8_t *)gmem_ptr(&vm.mem, X86_BOOT_PARAMS + 0x1e8, 1);
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t a = rd64(&vm, X86_BOOT_PARAMS + 0x2d0 + i * 20);
@@ -170,6 +215,7 @@ static void test_bzimage(void)
 	} else {
 		CHECK("acpi-madt", madt != 0);
 	}
+	test_dsdt(&vm, fadt);
 	gmem_free(&vm.mem);
 }
 
@@ -338,7 +384,9 @@ int main(void)
 	test_unpack();
 	test_bad_input();
 	fflush(stdout);
-	if (fork() == 0)
+	if (getenv("KEEP_TMP"))
+		printf("kept %s\n", tmpdir);
+	else if (fork() == 0)
 		execlp("rm", "rm", "-rf", tmpdir, (char *)NULL);
 	wait(NULL);
 	return failures ? 1 : 0;
