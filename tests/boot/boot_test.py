@@ -295,6 +295,27 @@ class Runner:
         finally:
             g.kill()
 
+    def max_cpus(self):
+        """The kernel's NR_CPUS (8): every hart comes up."""
+        t = self.a.timeout_scale
+        saved = self.a.cpus
+        self.a.cpus = 8
+        try:
+            g = Guest(self.cmd("console=ttyS0 quiet trevo.run=nproc"), self.a.verbose)
+        finally:
+            self.a.cpus = saved
+        try:
+            g.expect(rb"TREVO-BOOT-OK", 180 * t)
+            m = g.expect(rb"(.*?)TREVO-RUN-EXIT (\d+)", 60 * t)
+            out = ANSI.sub(b"", m.group(1)).decode(errors="replace").split()
+            st = g.wait(60 * t)
+            self.report("cpus-8", out[-1:] == ["8"] and st == 0,
+                        "nproc printed %r, VM status %s" % (" ".join(out)[-50:], st))
+        except Timeout as e:
+            self.report("cpus-8", False, "%s; console: %s" % (e, g.tail()))
+        finally:
+            g.kill()
+
     # -- a kernel panic ends the VM with a failure ---------------------------
 
     def panic(self):
@@ -365,7 +386,7 @@ def main():
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--timeout-scale", type=float,
                     default=3.0 if os.environ.get("VARIANT") == "san" else 1.0)
-    ap.add_argument("--only", help="comma-separated parts: shell,run,panic,files")
+    ap.add_argument("--only", help="comma-separated parts: shell,run,smp,panic,files")
     ap.add_argument("-v", "--verbose", action="store_true", help="copy the console to stderr")
     a = ap.parse_args()
 
@@ -373,6 +394,7 @@ def main():
     parts = [("shell", r.interactive, ["boot-marker", "uname", "nproc", "cpuinfo-isa", "date",
                                        "pipeline", "ctrl-c", "poweroff"]),
              ("run", r.run_command, ["trevo-run"]),
+             ("smp", r.max_cpus, ["cpus-8"]),
              ("panic", r.panic, ["panic"]),
              ("files", r.bad_files, ["corrupt-kernel", "corrupt-firmware"])]
     if a.only:
