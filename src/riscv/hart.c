@@ -45,6 +45,9 @@ void hart_reset(struct hart *h, uint64_t pc)
 		h->medeleg = 0xb1ffULL & ~(1ULL << CAUSE_SUPERVISOR_ECALL);
 		h->mideleg = MIP_SSIP | MIP_STIP | MIP_SEIP;
 		h->mcounteren = 7;
+		/* as OpenSBI leaves it for Linux: cycle, time and instret
+		 * readable from U-mode (rdtime in the vDSO) */
+		h->scounteren = 7;
 		h->timer_bit = MIP_STIP;
 		h->mstatus = 0;
 	}
