@@ -8,9 +8,12 @@
 #include "x86.h"
 
 #include <elf.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Offsets in the bzImage / boot_params (boot.rst, "The Real-Mode Kernel
  * Header" and Documentation/arch/x86/zero-page.rst). */
@@ -144,14 +147,16 @@ static void e820_add(struct e820 *e, uint64_t addr, uint64_t size, uint32_t type
  * drivers/virtio/virtio_mmio.c "device" parameter). */
 static char *build_cmdline(struct vm *vm)
 {
-	const char *user = vm->cfg->append ? vm->cfg->append : "console=ttyS0";
-	size_t cap = strlen(user) + 1 + (size_t)vm->nr_desc * 64;
+	const char *user = vm->cfg->append ? vm->cfg->append : "";
+	/* As on the RISC-V board: the serial console unless the user chose. */
+	const char *console = strstr(user, "console=") ? "" : "console=ttyS0";
+	size_t cap = strlen(console) + 1 + strlen(user) + 1 + (size_t)vm->nr_desc * 64;
 	char *s = malloc(cap);
 	size_t len;
 
 	if (!s)
 		die("out of memory");
-	len = snprintf(s, cap, "%s", user);
+	len = snprintf(s, cap, "%s%s%s", console, *console && *user ? " " : "", user);
 	for (int i = 0; i < vm->nr_desc; i++) {
 		const struct dev_desc *d = &vm->desc[i];
 		if (strcmp(d->compatible, "virtio,mmio") || d->irq < 0)
@@ -374,6 +379,28 @@ static void load_bzimage(struct vm *vm, const uint8_t *img, size_t len, int nr_c
  * the same boot_params as a bzImage, whose setup header Trevo writes itself
  * (boot.rst: "64-bit Boot Protocol" applies to the kernel proper). It skips
  * the decompressor, which matters where KVM is slow. */
+/* build/guest/x86/NAME next to the binary (build/trevo or build/san/trevo). */
+static const char *default_guest_file(const char *name)
+{
+	static char paths[2][PATH_MAX];
+	static int next;
+	char self[PATH_MAX], *dir;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *out = paths[next++ & 1];
+
+	if (n < 0)
+		return NULL;
+	self[n] = '\0';
+	dir = dirname(self);
+	snprintf(out, PATH_MAX, "%s/guest/x86/%s", dir, name);
+	if (access(out, R_OK) == 0)
+		return out;
+	snprintf(out, PATH_MAX, "%s/../guest/x86/%s", dir, name);
+	if (access(out, R_OK) == 0)
+		return out;
+	return NULL;
+}
+
 void x86_boot_load(struct vm *vm, int nr_cpus, struct x86_boot *boot)
 {
 	const char *path = vm->cfg->kernel;
@@ -381,8 +408,14 @@ void x86_boot_load(struct vm *vm, int nr_cpus, struct x86_boot *boot)
 	size_t len;
 	int err;
 
-	if (!path)
-		die("--mode hw needs --kernel (a bzImage, a vmlinux or a flat test binary)");
+	if (!path) {
+		/* The default guest (`trevo guest build x86`). */
+		path = vm->cfg->kernel = default_guest_file("bzImage");
+		if (!path)
+			die("no --kernel given and no default x86 guest built (run `trevo guest build x86`)");
+		if (!vm->cfg->initrd)
+			vm->cfg->initrd = default_guest_file("initramfs.cpio.gz");
+	}
 	err = read_file(path, &img, &len);
 	if (err)
 		die("cannot read --kernel %s: %s", path, strerror(-err));

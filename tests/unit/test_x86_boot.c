@@ -268,10 +268,11 @@ static size_t make_elf(uint8_t *buf)
 static void test_elf(void)
 {
 	static uint8_t elf[4096];
-	struct vm_config cfg = { 0 };
+	struct vm_config cfg = { .append = "quiet" };
 	struct vm vm;
 	struct x86_boot boot;
 	size_t len = make_elf(elf);
+	char cmdline[64] = { 0 };
 
 	vm_init(&vm, &cfg, 64 * MiB);
 	cfg.kernel = write_tmp("vmlinux", elf, len);
@@ -279,6 +280,8 @@ static void test_elf(void)
 	CHECK("elf", !boot.flat && boot.entry == 0x1000000 && boot.rsi == X86_BOOT_PARAMS &&
 			     *(uint8_t *)gmem_ptr(&vm.mem, 0x1000000 + 1023, 1) == 0xab &&
 			     rd32(&vm, X86_BOOT_PARAMS + 0x202) == 0x53726448);
+	gmem_read(&vm.mem, rd32(&vm, X86_BOOT_PARAMS + 0x228), cmdline, sizeof(cmdline) - 1);
+	CHECK("console-added", !strcmp(cmdline, "console=ttyS0 quiet"));
 	gmem_free(&vm.mem);
 }
 
