@@ -241,11 +241,20 @@ if [ "$rate_ok" != 1 ]; then
 elif ! [ -f "$ROOT/build/guest/x86/bzImage" ] || ! [ -f "$ROOT/build/guest/x86/initramfs.cpio.gz" ]; then
 	skip linux-boot "no build/guest/x86/bzImage + initramfs.cpio.gz (trevo guest build x86)"
 else
+	# The default guest's init runs trevo.run, prints TREVO-RUN-EXIT and
+	# powers off through ACPI (S5): trevo exits 0. Two vCPUs (APs started by
+	# Linux with INIT/SIPI), a disk found through the DSDT.
+	printf 'host sector zero' >"$T/disk.img"
+	truncate -s 1M "$T/disk.img"
 	run linux-boot 300 --memory 512M --cpus 2 --kernel "$ROOT/build/guest/x86/bzImage" \
-		--initrd "$ROOT/build/guest/x86/initramfs.cpio.gz" \
-		--append "console=ttyS0 noxsave rdinit=/init trevo.poweroff=1"
+		--initrd "$ROOT/build/guest/x86/initramfs.cpio.gz" --disk "$T/disk.img" \
+		--append "trevo.run=grep%20-c%20processor%20/proc/cpuinfo%3Bhead%20-c%2016%20/dev/vda"
 	if [ "$rc" != 0 ]; then
 		fail linux-boot "exit status $rc: $(tail -c 300 "$T/linux-boot.out" | tr '\r\n' '  ')"
+	elif ! grep -q "TREVO-RUN-EXIT 0" "$T/linux-boot.out" || ! grep -q "host sector zero" "$T/linux-boot.out"; then
+		fail linux-boot "no run result: $(tail -c 300 "$T/linux-boot.out" | tr '\r\n' '  ')"
+	elif ! tr -d '\r' <"$T/linux-boot.out" | grep -qx "2"; then
+		fail linux-boot "the guest does not see 2 CPUs"
 	else
 		pass linux-boot
 	fi
