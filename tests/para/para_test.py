@@ -470,6 +470,57 @@ def test_net_tap(rn):
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
+def test_console_input(rn):
+    """The shell on hvc0 (virtio-console) reads what the user types on the
+    terminal and powers off on request."""
+    import pty
+    import select
+    import tty
+    a = rn.args
+    if a.qemu:
+        report("SKIP", "para-console-input", "QEMU's virt board puts its shell on ttyS0")
+        return
+    cmd = [a.trevo, "run", "--mode", "para", "--memory", "256M", "--kernel", a.kernel,
+           "--initrd", a.initrd]
+    m, s = pty.openpty()
+    tty.setraw(s)
+    p = subprocess.Popen(cmd, stdin=s, stdout=s, stderr=subprocess.PIPE, start_new_session=True)
+    os.close(s)
+    out, sent = b"", False
+    deadline = time.monotonic() + 90 * rn.scale
+    try:
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([m], [], [], 0.5)
+            if r:
+                try:
+                    d = os.read(m, 65536)
+                except OSError:
+                    d = b""
+                if not d:
+                    break
+                out += d
+            if not sent and re.search(rb"# $", out):
+                time.sleep(0.3)
+                os.write(m, b"echo typed-$((6*7)); poweroff\r")
+                sent = True
+            if p.poll() is not None:
+                break
+        status = p.wait(timeout=10 * rn.scale)
+    except subprocess.TimeoutExpired:
+        status = None
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, 9)
+            p.wait()
+        os.close(m)
+    if b"typed-42" in out and status == 0:
+        report("PASS", "para-console-input")
+    elif not sent:
+        report("FAIL", "para-console-input", "no shell prompt: " + tail(out))
+    else:
+        report("FAIL", "para-console-input", "status %s after typing: %s" % (status, tail(out)))
+
+
 def test_errors(rn):
     """Bad input ends Trevo at start-up with status 2 and one clear line."""
     if rn.args.qemu:
@@ -498,6 +549,7 @@ TESTS = [
     ("para-net-bulk", test_net_bulk),
     ("para-net-hostfwd", test_net_hostfwd),
     ("para-net-tap", test_net_tap),
+    ("para-console-input", test_console_input),
     ("para-errors", test_errors),
 ]
 
