@@ -54,6 +54,13 @@ int x86_cpuid_set(int vcpu_fd, const struct kvm_cpuid2 *supported, int id, int n
 			/* x2APIC topology: EDX is this CPU's x2APIC id. */
 			e->edx = id;
 			break;
+		case 0x8000001e:
+			/* AMD extended APIC id and topology: one thread per
+			 * core, one node. */
+			e->eax = id;
+			e->ebx = (uint32_t)id & 0xff;
+			e->ecx = 0;
+			break;
 		case 6:
 			/* No thermal or power management to offer. */
 			e->eax = e->ebx = e->ecx = e->edx = 0;
