@@ -130,21 +130,24 @@ else
 fi
 
 # No /dev/kvm: hide it in a private mount namespace.
-if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	unshare -m sh -c "mount -t tmpfs none /dev && exec \"$TREVO\" run --mode hw --kernel \"$G/serial.bin\"" \
 		</dev/null >"$T/no-kvm.out" 2>"$T/no-kvm.err"
 	rc=$?
 	bad_input no-kvm "/dev/kvm"
 else
-	skip no-kvm "needs root and unshare to hide /dev/kvm"
+	skip no-kvm "needs root and mount namespaces (unshare -m) to hide /dev/kvm"
 fi
-if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$TREVO" run --mode hw --kernel "$G/serial.bin" \
+# No permission: run as nobody, where nobody may run trevo but not use KVM.
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && as_nobody test -x "$TREVO" 2>/dev/null &&
+	as_nobody test -r "$G/serial.bin" 2>/dev/null && ! as_nobody test -w /dev/kvm 2>/dev/null; then
+	as_nobody "$TREVO" run --mode hw --kernel "$G/serial.bin" \
 		</dev/null >"$T/kvm-permission.out" 2>"$T/kvm-permission.err"
 	rc=$?
 	bad_input kvm-permission "permission"
 else
-	skip kvm-permission "needs root and setpriv to drop the kvm group"
+	skip kvm-permission "needs root, setpriv, a trevo that nobody may run and a /dev/kvm nobody may not open"
 fi
 
 # How fast is this KVM? The spin guest runs 2 N instructions; where KVM is
