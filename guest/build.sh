@@ -291,11 +291,12 @@ build_x86() {
 	gcc -O2 -Wall -Wextra -Werror -static -o "$work/trevo-bench" "$GUEST_DIR/bench.c" -lm
 	cp /bin/busybox "$work/busybox"
 	/bin/busybox --list-full | sed 's,^,/,' > "$work/busybox.links"
-	# The virtio modules and what they need, in load order; decompressed
+	# The virtio modules and pvpanic (so a panic reaches trevo), with what
+	# they need, in load order; decompressed
 	# here because BusyBox's insmod takes plain ELF objects only.
 	: > "$work/trevo-modules"
 	modprobe -S "$kver" -a --show-depends virtio_mmio virtio_pci virtio_blk virtio_net \
-		virtio_console virtio_rng 2>/dev/null | awk '$1 == "insmod" {print $2}' |
+		virtio_console virtio_rng pvpanic_mmio 2>/dev/null | awk '$1 == "insmod" {print $2}' |
 		awk '!seen[$0]++' > "$work/modules.src"
 	[ -s "$work/modules.src" ] || fail "modprobe --show-depends found no virtio modules for $kver"
 	while read -r m; do
