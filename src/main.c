@@ -1,4 +1,6 @@
 /* trevo: one program, three kinds of virtualization (PRODUCT.md). */
+#include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -48,8 +50,24 @@ static int cmd_run(int argc, char **argv)
 	return riscv_machine_run(&vm);
 }
 
+/* A closed stdin/stdout/stderr (as under some CI runners) would let the
+ * next open() take fd 0-2 and turn an image file into console input. */
+static void keep_std_fds_open(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
+	keep_std_fds_open();
 	if (argc < 2)
 		return cmd_run(argc, argv);
 	if (!strcmp(argv[1], "run"))
