@@ -31,6 +31,11 @@ int parse_size(const char *s, uint64_t *out);
 /* Read a whole file into a malloc'd buffer. Returns -errno. */
 int read_file(const char *path, uint8_t **buf, size_t *len);
 
+/* The default guest's file NAME for ARCH ("riscv", "x86"): build/guest/ARCH
+ * next to the trevo binary (build/trevo or build/san/trevo). NULL if absent.
+ * The result stays valid for two further calls. */
+const char *guest_default_file(const char *arch, const char *name);
+
 /* Monotonic host time in nanoseconds. */
 uint64_t host_ns(void);
 

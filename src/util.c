@@ -1,6 +1,8 @@
 #include "common.h"
 
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,4 +128,25 @@ uint64_t host_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+const char *guest_default_file(const char *arch, const char *name)
+{
+	static char paths[3][PATH_MAX];
+	static int next;
+	char self[PATH_MAX], *dir;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *out = paths[next++ % 3];
+
+	if (n < 0)
+		return NULL;
+	self[n] = '\0';
+	dir = dirname(self);
+	snprintf(out, PATH_MAX, "%s/guest/%s/%s", dir, arch, name);
+	if (access(out, R_OK) == 0)
+		return out;
+	snprintf(out, PATH_MAX, "%s/../guest/%s/%s", dir, arch, name);
+	if (access(out, R_OK) == 0)
+		return out;
+	return NULL;
 }

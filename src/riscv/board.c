@@ -434,27 +434,6 @@ static void run_harts(struct rv_machine *m)
 
 /* --- the machine --- */
 
-static const char *default_guest_file(const char *name)
-{
-	static char paths[2][PATH_MAX];
-	static int next;
-	char self[PATH_MAX], *dir;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *out = paths[next++ & 1];
-
-	if (n < 0)
-		return NULL;
-	self[n] = '\0';
-	dir = dirname(self);
-	snprintf(out, PATH_MAX, "%s/guest/riscv/%s", dir, name);
-	if (access(out, R_OK) == 0)
-		return out;
-	snprintf(out, PATH_MAX, "%s/../guest/riscv/%s", dir, name);
-	if (access(out, R_OK) == 0)
-		return out;
-	return NULL;
-}
-
 static void create_device(struct vm *vm, const char *model, uint64_t base, int irq)
 {
 	struct dev_params p = { .base = base, .irq = irq };
@@ -509,11 +488,11 @@ int riscv_machine_run(struct vm *vm)
 	if (m->para && firmware)
 		die("--firmware: para mode runs no firmware (SBI is served by trevo)");
 	if (!kernel && (m->para || !firmware)) {
-		kernel = default_guest_file("Image");
+		kernel = guest_default_file("riscv", "Image");
 		if (!kernel)
 			die("no --kernel given and no default guest built (run `trevo guest build riscv` or `make guest`)");
 		if (!initrd)
-			initrd = default_guest_file("initramfs.cpio.gz");
+			initrd = guest_default_file("riscv", "initramfs.cpio.gz");
 	}
 	if (!m->para && !firmware)
 		firmware = DEFAULT_FIRMWARE;

@@ -374,33 +374,6 @@ static void load_bzimage(struct vm *vm, const uint8_t *img, size_t len, int nr_c
 	boot->flat = false;
 }
 
-/* An uncompressed vmlinux (ELF64, x86-64): its PT_LOAD segments go to their
- * physical addresses and the CPU starts at e_entry (phys_startup_64) with
- * the same boot_params as a bzImage, whose setup header Trevo writes itself
- * (boot.rst: "64-bit Boot Protocol" applies to the kernel proper). It skips
- * the decompressor, which matters where KVM is slow. */
-/* build/guest/x86/NAME next to the binary (build/trevo or build/san/trevo). */
-static const char *default_guest_file(const char *name)
-{
-	static char paths[2][PATH_MAX];
-	static int next;
-	char self[PATH_MAX], *dir;
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *out = paths[next++ & 1];
-
-	if (n < 0)
-		return NULL;
-	self[n] = '\0';
-	dir = dirname(self);
-	snprintf(out, PATH_MAX, "%s/guest/x86/%s", dir, name);
-	if (access(out, R_OK) == 0)
-		return out;
-	snprintf(out, PATH_MAX, "%s/../guest/x86/%s", dir, name);
-	if (access(out, R_OK) == 0)
-		return out;
-	return NULL;
-}
-
 void x86_boot_load(struct vm *vm, int nr_cpus, struct x86_boot *boot)
 {
 	const char *path = vm->cfg->kernel;
@@ -410,11 +383,11 @@ void x86_boot_load(struct vm *vm, int nr_cpus, struct x86_boot *boot)
 
 	if (!path) {
 		/* The default guest (`trevo guest build x86`). */
-		path = vm->cfg->kernel = default_guest_file("bzImage");
+		path = vm->cfg->kernel = guest_default_file("x86", "bzImage");
 		if (!path)
 			die("no --kernel given and no default x86 guest built (run `trevo guest build x86`)");
 		if (!vm->cfg->initrd)
-			vm->cfg->initrd = default_guest_file("initramfs.cpio.gz");
+			vm->cfg->initrd = guest_default_file("x86", "initramfs.cpio.gz");
 	}
 	err = read_file(path, &img, &len);
 	if (err)
