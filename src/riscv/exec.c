@@ -350,93 +350,54 @@ void hart_run(struct hart *h, int64_t budget)
 		NEXT;
 	}
 
-	/* A: harts run in one host thread, so plain accesses are atomic here */
-	op_LR_W: {
-		int32_t *p = mmu_amo_ptr(h, RS1, 4, true);
-		if (!p)
-			goto exception;
-		RD = (uint64_t)(int64_t)*p;
-		h->reservation = h->amo_pa;
-		NEXT;
-	}
-	op_LR_D: {
-		uint64_t *p = mmu_amo_ptr(h, RS1, 8, true);
-		if (!p)
-			goto exception;
-		RD = *p;
-		h->reservation = h->amo_pa;
-		NEXT;
-	}
-	op_SC_W: {
-		uint64_t v = RS2;
-		int32_t *p = mmu_amo_ptr(h, RS1, 4, false);
-		if (!p)
-			goto exception;
-		if (h->reservation == h->amo_pa) {
-			*p = (int32_t)v;
-			RD = 0;
-		} else {
-			RD = 1;
-		}
-		h->reservation = ~0ULL;
-		NEXT;
-	}
-	op_SC_D: {
-		uint64_t v = RS2;
-		uint64_t *p = mmu_amo_ptr(h, RS1, 8, false);
-		if (!p)
-			goto exception;
-		if (h->reservation == h->amo_pa) {
-			*p = v;
-			RD = 0;
-		} else {
-			RD = 1;
-		}
-		h->reservation = ~0ULL;
-		NEXT;
-	}
-	op_AMO_W: {
-		int32_t src = (int32_t)RS2, old, nv;
-		int32_t *p = mmu_amo_ptr(h, RS1, 4, false);
-		if (!p)
-			goto exception;
-		old = *p;
-		switch (i->imm) {
-		case 0x01: nv = src; break;
-		case 0x00: nv = (int32_t)((uint32_t)old + (uint32_t)src); break;
-		case 0x04: nv = old ^ src; break;
-		case 0x0c: nv = old & src; break;
-		case 0x08: nv = old | src; break;
-		case 0x10: nv = old < src ? old : src; break;
-		case 0x14: nv = old > src ? old : src; break;
-		case 0x18: nv = (uint32_t)old < (uint32_t)src ? old : src; break;
-		default: nv = (uint32_t)old > (uint32_t)src ? old : src; break;
-		}
-		*p = nv;
-		RD = (uint64_t)(int64_t)old;
-		NEXT;
-	}
-	op_AMO_D: {
-		uint64_t src = RS2, old, nv;
-		uint64_t *p = mmu_amo_ptr(h, RS1, 8, false);
-		if (!p)
-			goto exception;
-		old = *p;
-		switch (i->imm) {
-		case 0x01: nv = src; break;
-		case 0x00: nv = old + src; break;
-		case 0x04: nv = old ^ src; break;
-		case 0x0c: nv = old & src; break;
-		case 0x08: nv = old | src; break;
-		case 0x10: nv = (int64_t)old < (int64_t)src ? old : src; break;
-		case 0x14: nv = (int64_t)old > (int64_t)src ? old : src; break;
-		case 0x18: nv = old < src ? old : src; break;
-		default: nv = old > src ? old : src; break;
-		}
-		*p = nv;
-		RD = old;
-		NEXT;
-	}
+	/* A: harts run in one host thread, so plain accesses are atomic here.
+	 * stype/utype: the signed and unsigned type of the access width. */
+#define LR(stype, size) do {                                                   \
+		stype *p_ = mmu_amo_ptr(h, RS1, size, true);                   \
+		if (!p_)                                                       \
+			goto exception;                                        \
+		RD = (uint64_t)(int64_t)*p_;                                   \
+		h->reservation = h->amo_pa;                                    \
+		NEXT;                                                          \
+	} while (0)
+#define SC(stype, size) do {                                                   \
+		uint64_t v_ = RS2;                                             \
+		stype *p_ = mmu_amo_ptr(h, RS1, size, false);                  \
+		if (!p_)                                                       \
+			goto exception;                                        \
+		RD = h->reservation != h->amo_pa;                              \
+		if (!RD)                                                       \
+			*p_ = (stype)v_;                                       \
+		h->reservation = ~0ULL;                                        \
+		NEXT;                                                          \
+	} while (0)
+#define AMO(stype, utype, size) do {                                           \
+		stype src_ = (stype)RS2, old_, nv_;                            \
+		stype *p_ = mmu_amo_ptr(h, RS1, size, false);                  \
+		if (!p_)                                                       \
+			goto exception;                                        \
+		old_ = *p_;                                                    \
+		switch (i->imm) {                                              \
+		case 0x01: nv_ = src_; break;                                  \
+		case 0x00: nv_ = (stype)((utype)old_ + (utype)src_); break;    \
+		case 0x04: nv_ = old_ ^ src_; break;                           \
+		case 0x0c: nv_ = old_ & src_; break;                           \
+		case 0x08: nv_ = old_ | src_; break;                           \
+		case 0x10: nv_ = old_ < src_ ? old_ : src_; break;             \
+		case 0x14: nv_ = old_ > src_ ? old_ : src_; break;             \
+		case 0x18: nv_ = (utype)old_ < (utype)src_ ? old_ : src_; break; \
+		default: nv_ = (utype)old_ > (utype)src_ ? old_ : src_; break; \
+		}                                                              \
+		*p_ = nv_;                                                     \
+		RD = (uint64_t)(int64_t)old_;                                  \
+		NEXT;                                                          \
+	} while (0)
+	op_LR_W: LR(int32_t, 4);
+	op_LR_D: LR(int64_t, 8);
+	op_SC_W: SC(int32_t, 4);
+	op_SC_D: SC(int64_t, 8);
+	op_AMO_W: AMO(int32_t, uint32_t, 4);
+	op_AMO_D: AMO(int64_t, uint64_t, 8);
 
 	op_FENCE_I:
 		/* stores to decoded code already dropped it (PAGE_CODE) */
