@@ -37,7 +37,7 @@ static int run_script(const char *argv0, const char *rel, int argc, char **argv)
 static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg;
-	struct vm vm;
+	static struct vm vm; /* static: what hangs off it stays reachable at exit */
 
 	cli_parse_run(argc, argv, &cfg);
 	memset(&vm, 0, sizeof(vm));

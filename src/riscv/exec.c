@@ -8,6 +8,9 @@
 #include "cpu.h"
 #include "sbi.h"
 
+/* instructions a slice may overrun while the hart is in M-mode */
+#define M_MODE_GRACE 10000
+
 static inline int64_t sext32(uint64_t v)
 {
 	return (int64_t)(int32_t)(uint32_t)v;
@@ -167,8 +170,21 @@ void hart_run(struct hart *h, int64_t budget)
 		if (unlikely(atomic_load_explicit(&h->mip, memory_order_relaxed) & h->mie) &&
 		    hart_check_interrupts(h))
 			link_from = NULL;
-		if (unlikely(h->budget <= 0 || atomic_load_explicit(&h->state, memory_order_relaxed) != HART_RUNNING))
-			break;
+		if (unlikely(h->budget <= 0 || atomic_load_explicit(&h->state, memory_order_relaxed) != HART_RUNNING)) {
+			/* Harts take turns in one thread, so a hart paused in the
+			 * middle of a firmware call leaves its half-done updates
+			 * for the others to see for a whole round, a window real
+			 * harts keep to nanoseconds. OpenSBI 1.1's hart_start marks
+			 * the target START_PENDING before it stores the start
+			 * address; a target polling in between jumps to a stale
+			 * address. So a slice that runs out in M-mode gets a short
+			 * extension to finish the call (bounded: M-mode may also
+			 * be waiting for another hart). */
+			if (!(h->priv == PRV_M && h->budget > -M_MODE_GRACE &&
+			      atomic_load_explicit(&h->state, memory_order_relaxed) == HART_RUNNING &&
+			      m->nr_harts > 1))
+				break;
+		}
 		pc = h->pc;
 		je = &h->jcache[(pc >> 1) & (JCACHE_SIZE - 1)];
 		if (likely(je->va == pc && je->block)) {
@@ -176,6 +192,9 @@ void hart_run(struct hart *h, int64_t budget)
 		} else {
 			b = find_block(h, pc, labels, &cacheable);
 			if (!b) {
+				/* a fetch fault was taken; charge it, so that a trap
+				 * vector that faults itself still ends the slice */
+				h->budget--;
 				link_from = NULL;
 				continue;
 			}

@@ -16,7 +16,9 @@ for src in tests/isa/*.S; do
 		continue
 	fi
 	err=$(mktemp)
-	timeout 30 "$TREVO" run --firmware "$elf" > "$err.out" 2> "$err"
+	# extra options a test names in its source ("trevo-args: ...")
+	read -r -a extra <<< "$(sed -n 's/.*trevo-args: *\(.*\)$/\1/p' "$src" | head -1)"
+	timeout 30 "$TREVO" run --firmware "$elf" "${extra[@]}" > "$err.out" 2> "$err"
 	rc=$?
 	sanitizer=$(grep -m1 -E 'AddressSanitizer|runtime error|LeakSanitizer' "$err" "$err.out")
 	case "$name" in
