@@ -23,8 +23,6 @@ struct vm_config {
 	const char *disks[VM_MAX_DISKS];  int nr_disks;   /* "FILE[,readonly]" */
 	const char *nets[VM_MAX_NETS];    int nr_nets;    /* "user[,hostfwd=...]" | "tap:NAME" */
 	const char *console;          /* "stdio" (default), "pty", "unix:PATH" */
-	const char *api;              /* "unix:PATH" or NULL */
-	const char *restore, *incoming;
 	uint64_t max_insns;           /* software CPU: stop after this many (0: no limit) */
 };
 

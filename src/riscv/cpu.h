@@ -84,7 +84,7 @@ struct rv_block;
 #define JCACHE_BITS 12
 #define JCACHE_SIZE (1u << JCACHE_BITS)
 
-enum hart_state { HART_RUNNING, HART_WFI, HART_STOPPED, HART_START_PENDING };
+enum hart_state { HART_RUNNING, HART_WFI, HART_STOPPED };
 
 struct hart {
 	/* hot: keep first */
@@ -109,7 +109,6 @@ struct hart {
 	uint64_t stvec, sscratch, sepc, scause, stval, satp, scounteren, senvcfg;
 	uint64_t pmpcfg[8];    /* pmpcfg0, 2, ... 14 (RV64 uses even numbers) */
 	uint64_t pmpaddr[64];
-	uint64_t cycle_base;   /* mcycle = instret + cycle_base adjustments */
 
 	uint64_t reservation;  /* LR/SC reserved physical address, or ~0 */
 	uint64_t amo_pa;       /* physical address of the last mmu_amo_ptr */
@@ -120,7 +119,6 @@ struct hart {
 	uint64_t exc_cause, exc_tval;
 
 	_Atomic int state;     /* enum hart_state */
-	uint64_t start_pc, start_arg;   /* SBI HSM hart_start */
 	bool para;             /* SBI is answered by the monitor (--mode para) */
 	int id;
 	struct rv_machine *m;
