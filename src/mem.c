@@ -65,10 +65,11 @@ static int check_range(const struct guest_mem *m, uint64_t gpa, uint64_t len)
 	return 0;
 }
 
-int gmem_read(const struct guest_mem *m, uint64_t gpa, void *buf, uint64_t len)
+/* Copy between [gpa, gpa+len) and buf, region by region; to_guest picks
+ * the direction. Nothing is copied unless the whole range is RAM. */
+static int copy_range(const struct guest_mem *m, uint64_t gpa, uint8_t *buf, uint64_t len,
+		      bool to_guest)
 {
-	uint8_t *out = buf;
-
 	if (check_range(m, gpa, len))
 		return -EFAULT;
 	while (len) {
@@ -76,33 +77,28 @@ int gmem_read(const struct guest_mem *m, uint64_t gpa, void *buf, uint64_t len)
 		uint64_t off = gpa - r->gpa, n = r->size - off;
 		if (n > len)
 			n = len;
-		memcpy(out, r->host + off, n);
-		out += n;
+		if (to_guest)
+			memcpy(r->host + off, buf, n);
+		else
+			memcpy(buf, r->host + off, n);
+		buf += n;
 		gpa += n;
 		len -= n;
 	}
 	return 0;
 }
 
+int gmem_read(const struct guest_mem *m, uint64_t gpa, void *buf, uint64_t len)
+{
+	return copy_range(m, gpa, buf, len, false);
+}
+
 int gmem_write(struct guest_mem *m, uint64_t gpa, const void *buf, uint64_t len)
 {
-	const uint8_t *in = buf;
-	uint64_t start = gpa, total = len;
-
-	if (check_range(m, gpa, len))
+	if (copy_range(m, gpa, (uint8_t *)buf, len, true))
 		return -EFAULT;
-	while (len) {
-		const struct mem_region *r = find_region(m, gpa);
-		uint64_t off = gpa - r->gpa, n = r->size - off;
-		if (n > len)
-			n = len;
-		memcpy(r->host + off, in, n);
-		in += n;
-		gpa += n;
-		len -= n;
-	}
-	if (m->on_dma_write && total)
-		m->on_dma_write(m->on_dma_write_opaque, start, total);
+	if (m->on_dma_write && len)
+		m->on_dma_write(m->on_dma_write_opaque, gpa, len);
 	return 0;
 }
 
