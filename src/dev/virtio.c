@@ -312,12 +312,15 @@ bool virtq_enable_notify(struct virtq *vq)
 
 /* ---- request data ------------------------------------------------------ */
 
-size_t virtq_req_read(const struct virtq_req *req, uint64_t off, void *buf, size_t len)
+/* Copy between buf and the request's segments [first, end), starting off
+ * bytes in: out of the guest (device-readable part) or, to_guest, into it
+ * (device-writable part, reported to mem as DMA). */
+static size_t req_copy(struct guest_mem *mem, bool to_guest, const struct virtq_req *req,
+		       unsigned first, unsigned end, uint64_t off, uint8_t *buf, size_t len)
 {
-	uint8_t *out = buf;
 	size_t done = 0;
 
-	for (unsigned i = 0; i < req->nr_out && done < len; i++) {
+	for (unsigned i = first; i < end && done < len; i++) {
 		const struct virtq_seg *s = &req->seg[i];
 		size_t n;
 		if (off >= s->len) {
@@ -327,35 +330,27 @@ size_t virtq_req_read(const struct virtq_req *req, uint64_t off, void *buf, size
 		n = s->len - off;
 		if (n > len - done)
 			n = len - done;
-		memcpy(out + done, s->host + off, n);
+		if (to_guest) {
+			memcpy(s->host + off, buf + done, n);
+			virtio_dma_written(mem, s->gpa + off, n);
+		} else {
+			memcpy(buf + done, s->host + off, n);
+		}
 		done += n;
 		off = 0;
 	}
 	return done;
 }
 
+size_t virtq_req_read(const struct virtq_req *req, uint64_t off, void *buf, size_t len)
+{
+	return req_copy(NULL, false, req, 0, req->nr_out, off, buf, len);
+}
+
 size_t virtq_req_write(struct guest_mem *mem, const struct virtq_req *req, uint64_t off,
 		       const void *buf, size_t len)
 {
-	const uint8_t *in = buf;
-	size_t done = 0;
-
-	for (unsigned i = req->nr_out; i < req->nr_out + req->nr_in && done < len; i++) {
-		const struct virtq_seg *s = &req->seg[i];
-		size_t n;
-		if (off >= s->len) {
-			off -= s->len;
-			continue;
-		}
-		n = s->len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy(s->host + off, in + done, n);
-		virtio_dma_written(mem, s->gpa + off, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	return req_copy(mem, true, req, req->nr_out, req->nr_out + req->nr_in, off, (uint8_t *)buf, len);
 }
 
 int virtq_req_iov(const struct virtq_req *req, bool in, uint64_t off, uint64_t len,
