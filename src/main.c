@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "host/console.h"
+#include "host/loop.h"
 #include "machine.h"
 
 /* Helper scripts (guest recipes, benchmarks) live beside the binary's
@@ -42,6 +44,14 @@ static int cmd_run(int argc, char **argv)
 	cli_parse_run(argc, argv, &cfg);
 	memset(&vm, 0, sizeof(vm));
 	vm.cfg = &cfg;
+	/* The host side every machine needs: the I/O event loop (each machine
+	 * starts it once its devices are in) and the console. */
+	vm.loop = loop_create();
+	if (!vm.loop)
+		die("cannot create the I/O event loop");
+	vm.console = console_create(&vm, cfg.console);
+	if (!vm.console)
+		return EXIT_USAGE; /* console_create said why */
 	if (cfg.mode == MODE_HW) {
 		if (!x86_machine_run)
 			die("--mode hw is not available in this build");

@@ -521,12 +521,6 @@ int riscv_machine_run(struct vm *vm)
 		hart_init(m->harts[i], m, i, m->para);
 	}
 
-	vm->loop = loop_create();
-	if (!vm->loop)
-		die("cannot create the I/O event loop");
-	vm->console = console_create(vm, cfg->console);
-	if (!vm->console)
-		exit(EXIT_USAGE);
 	vm->kick = board_kick;
 	vm->mmio_alloc_next = BOARD_VIRTIO_BASE;
 	vm->mmio_alloc_end = BOARD_VIRTIO_BASE + BOARD_VIRTIO_SLOTS * 0x1000;

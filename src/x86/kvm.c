@@ -875,12 +875,6 @@ int x86_machine_run(struct vm *vm)
 	vm->irq_alloc_next = 5;
 	vm->irq_alloc_end = 16;
 
-	vm->loop = loop_create();
-	if (!vm->loop)
-		die("cannot create the I/O thread");
-	vm->console = console_create(vm, cfg->console);
-	if (!vm->console)
-		exit(EXIT_USAGE);
 	add_system_ports(vm);
 	if (vm_create_device(vm, "ns16550a", &(struct dev_params){ .port = 0x3f8, .irq = 4 }))
 		warn("kvm: no serial port: the guest console is missing");
