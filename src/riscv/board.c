@@ -3,8 +3,6 @@
  * and runs the harts round-robin in this thread. */
 #include <elf.h>
 #include <libfdt.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -438,8 +436,6 @@ static void create_device(struct vm *vm, const char *model, uint64_t base, int i
 {
 	struct dev_params p = { .base = base, .irq = irq };
 
-	if (!device_model_find(model))
-		return; /* not in this build */
 	if (vm_create_device(vm, model, &p))
 		die("cannot create device %s", model);
 }
@@ -540,8 +536,6 @@ int riscv_machine_run(struct vm *vm)
 	create_device(vm, "pvpanic-mmio", BOARD_PVPANIC_BASE, -1);
 	create_device(vm, "ns16550a", BOARD_UART_BASE, IRQ_UART);
 	if (m->para) {
-		if (!device_model_find("virtio-console"))
-			die("para mode needs virtio-console, missing from this build");
 		create_device(vm, "virtio-console", 0, -1);
 		create_device(vm, "virtio-rng", 0, -1);
 	}
@@ -621,8 +615,18 @@ int riscv_machine_run(struct vm *vm)
 	return status;
 }
 
-/* syscon-poweroff and syscon-reboot on the SiFive test device, as Linux's
- * POWER_RESET_SYSCON drivers expect. */
+/* A syscon-poweroff or syscon-reboot node: writing value to the SiFive test
+ * device (regmap) does it, as Linux's POWER_RESET_SYSCON drivers expect. */
+static void fdt_syscon_node(void *fdt, const char *name, const char *compatible, uint32_t value)
+{
+	FDT_CHECK(fdt_begin_node(fdt, name));
+	FDT_CHECK(fdt_property_string(fdt, "compatible", compatible));
+	FDT_CHECK(fdt_property_u32(fdt, "regmap", BOARD_TEST_PHANDLE));
+	FDT_CHECK(fdt_property_u32(fdt, "offset", 0));
+	FDT_CHECK(fdt_property_u32(fdt, "value", value));
+	FDT_CHECK(fdt_end_node(fdt));
+}
+
 void board_fdt_extra_nodes(struct rv_machine *m, void *fdt)
 {
 	struct vm *vm = m->vm;
@@ -630,18 +634,8 @@ void board_fdt_extra_nodes(struct rv_machine *m, void *fdt)
 	for (int i = 0; i < vm->nr_desc; i++) {
 		if (strncmp(vm->desc[i].compatible, "sifive,test", 11))
 			continue;
-		FDT_CHECK(fdt_begin_node(fdt, "poweroff"));
-		FDT_CHECK(fdt_property_string(fdt, "compatible", "syscon-poweroff"));
-		FDT_CHECK(fdt_property_u32(fdt, "regmap", BOARD_TEST_PHANDLE));
-		FDT_CHECK(fdt_property_u32(fdt, "offset", 0));
-		FDT_CHECK(fdt_property_u32(fdt, "value", 0x5555));
-		FDT_CHECK(fdt_end_node(fdt));
-		FDT_CHECK(fdt_begin_node(fdt, "reboot"));
-		FDT_CHECK(fdt_property_string(fdt, "compatible", "syscon-reboot"));
-		FDT_CHECK(fdt_property_u32(fdt, "regmap", BOARD_TEST_PHANDLE));
-		FDT_CHECK(fdt_property_u32(fdt, "offset", 0));
-		FDT_CHECK(fdt_property_u32(fdt, "value", 0x7777));
-		FDT_CHECK(fdt_end_node(fdt));
+		fdt_syscon_node(fdt, "poweroff", "syscon-poweroff", SIFIVE_TEST_POWEROFF);
+		fdt_syscon_node(fdt, "reboot", "syscon-reboot", SIFIVE_TEST_REBOOT);
 		break;
 	}
 }
