@@ -15,8 +15,18 @@ enum vm_mode { MODE_FULL, MODE_PARA, MODE_HW };
 #define VM_MAX_DISKS 8
 #define VM_MAX_NETS 4
 
+/* --mode is a preset over these three choices, which the user may also
+ * make one by one (--cpu, --sbi, --devices; see cli.c). */
+enum vm_sbi { SBI_FIRMWARE, SBI_MONITOR };          /* RISC-V: who answers ecalls from S */
+enum vm_devices { DEVICES_REAL, DEVICES_VIRTIO };   /* console/rng on chips or virtio */
+
 struct vm_config {
 	enum vm_mode mode;
+	const char *engine;           /* --cpu: "interp", "kvm" */
+	enum vm_sbi sbi;
+	enum vm_devices devices;
+	bool no_reboot;               /* a guest reboot ends trevo (status 0) */
+	const char *qmp;              /* --qmp unix:PATH[,server] or NULL */
 	const char *kernel, *initrd, *append, *firmware;
 	uint64_t memory;              /* bytes */
 	int cpus;
@@ -49,11 +59,67 @@ const struct mmio_region *bus_find(const struct bus *b, uint64_t addr, unsigned 
 
 struct console;
 struct event_loop;
+struct engine_ops;
+struct board_ops;
+struct stats_sink;
+struct vmstate;
 
 #define VM_MAX_DESC 64
+#define VM_MAX_DOORBELLS 64
 
-/* Exit reasons: what the guest asked for. */
+/* Exit reasons: what the guest (or the user) asked for. */
 enum vm_exit { VM_RUNNING = 0, VM_POWEROFF, VM_REBOOT, VM_FAIL, VM_QUIT };
+
+/* The VM's state machine (QMP query-status): running <-> paused, reset
+ * (a passage through paused), shutdown (final). */
+enum vm_run_state { VM_STATE_PRELAUNCH, VM_STATE_RUNNING, VM_STATE_PAUSED, VM_STATE_SHUTDOWN };
+
+/* One device instance the VM created, in creation order. */
+struct device {
+	const struct device_ops *ops;
+	void *state;
+	char id[32];                 /* "virtio-blk0": model name + index */
+	struct device *next;
+};
+
+/* A doorbell: a guest write of data (len bytes) at guest-physical addr
+ * tells a device that queue work is waiting. A transport registers one per
+ * queue; an engine that can catch such writes without a full exit (KVM's
+ * ioeventfd) calls ring() from the I/O thread instead of the MMIO handler. */
+struct vm_doorbell {
+	uint64_t addr;
+	unsigned len;
+	uint32_t data;
+	void (*ring)(void *opaque, uint32_t data);
+	void *opaque;
+};
+
+/* A memory image loaded at start-up (firmware, kernel, initrd, device
+ * tree, boot ROM): kept so that a system reset can put it back. */
+struct vm_blob {
+	uint64_t gpa;
+	uint64_t len;
+	uint8_t *data;
+	struct vm_blob *next;
+};
+
+/* The machine around the engine: memory map, board devices, images and
+ * the boot vCPU's registers (src/riscv/board.c, src/x86/board.c). */
+struct board_ops {
+	const char *name;
+	int arch;                    /* enum vcpu_arch (engine.h) of its vCPUs */
+	/* Guest RAM, board devices, the engine's vCPUs (vm->engine->create). */
+	int (*create)(struct vm *vm);
+	/* After the user's devices exist: load images with vm_load_blob and
+	 * describe the machine to the guest (device tree, ACPI, boot params). */
+	int (*load)(struct vm *vm);
+	/* After the blobs were copied back and engine/devices were reset: set
+	 * the boot registers of the vCPUs (first boot and every reset). */
+	int (*reset)(struct vm *vm);
+	/* Board's own state for snapshots (optional). */
+	int (*state)(struct vm *vm, struct vmstate *s);
+	void (*destroy)(struct vm *vm);
+};
 
 struct vm {
 	struct vm_config *cfg;
@@ -63,24 +129,47 @@ struct vm {
 	struct event_loop *loop;     /* host I/O thread */
 	struct console *console;     /* host side of the guest console */
 
+	const struct engine_ops *engine;
+	void *engine_state;
+	const struct board_ops *board;
+	void *arch;                  /* the board's own state */
+	/* Until every machine runs behind the engine seam: the old kick. */
+	void (*kick)(struct vm *vm);
+
 	/* Interrupt controller input, installed by the board (PLIC on RISC-V,
 	 * KVM_IRQ_LINE / irqfd on x86). */
 	void (*set_irq)(void *ctx, unsigned irq, int level);
 	void *irq_ctx;
 
-	/* Allocators for devices placed by the VM (virtio-mmio slots). */
+	/* Allocators for devices placed by the VM (virtio-mmio slots). Lines
+	 * [irq_alloc_first, irq_alloc_next) went to devices. */
 	uint64_t mmio_alloc_next, mmio_alloc_end;
-	int irq_alloc_next, irq_alloc_end;
+	int irq_alloc_first, irq_alloc_next, irq_alloc_end;
 
 	struct dev_desc desc[VM_MAX_DESC];
 	int nr_desc;
+	struct device *devices, **devices_tail;
+	struct vm_doorbell doorbell[VM_MAX_DOORBELLS];
+	int nr_doorbells;
+	struct vm_blob *blobs;
 
-	/* Set by devices and the CPU engine; read by the run loop. */
+	/* Set by devices and the CPU engine; read by the controller. */
 	_Atomic int exit_reason;     /* enum vm_exit */
 	_Atomic int exit_code;       /* status for VM_FAIL */
-	/* Wakes a CPU engine that sleeps in WFI/HLT (interrupt raised, stop). */
-	void (*kick)(struct vm *vm);
-	void *arch;                  /* the board's own state */
+
+	/* The controller (vm.c): requests from QMP and the guest. */
+	pthread_mutex_t ctl_lock;
+	pthread_cond_t ctl_cond;
+	_Atomic int run_state;       /* enum vm_run_state */
+	_Atomic int pause_req;       /* vCPUs must park (engines read it) */
+	pthread_mutex_t ctl_call_lock; /* one control call at a time */
+	int ctl_req;                 /* the pending request, under ctl_lock */
+	int ctl_result;              /* its result, under ctl_lock */
+	uint64_t resets;             /* system resets so far */
+	/* QMP events (STOP, RESUME, RESET, SHUTDOWN): data is a JSON object
+	 * text or NULL. Called from the controller thread. */
+	void (*event)(void *opaque, const char *name, const char *data);
+	void *event_opaque;
 };
 
 int vm_add_mmio(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops,
@@ -93,17 +182,66 @@ int vm_alloc_irq(struct vm *vm);
 struct irq_line vm_irq_line(struct vm *vm, unsigned irq);
 /* Announce a device to the guest (device tree / kernel command line). */
 int vm_describe(struct vm *vm, const struct dev_desc *d);
-/* Create a device by model name (src/dev/device.h). */
+/* Create a device instance by model name (src/dev/device.h); it joins
+ * vm->devices. */
 int vm_create_device(struct vm *vm, const char *model, const struct dev_params *p);
 /* Create the devices the user asked for (--disk, --net) and the virtio
  * console/rng of para/hw modes; shared by every board. */
 int vm_create_user_devices(struct vm *vm);
 
-/* Guest asked to stop: poweroff (code 0), reboot, or failure with a code. */
+/* Guest asked to stop: poweroff (code 0), reboot, or failure with a code.
+ * Any thread, vCPU threads included; returns at once. */
 void vm_request_exit(struct vm *vm, enum vm_exit why, int code);
 static inline bool vm_should_stop(struct vm *vm)
 {
 	return atomic_load_explicit(&vm->exit_reason, memory_order_relaxed) != VM_RUNNING;
 }
+/* For engines: whether vCPUs must park now (pause requested or stopping). */
+static inline bool vm_vcpus_must_park(struct vm *vm)
+{
+	return atomic_load_explicit(&vm->pause_req, memory_order_relaxed) || vm_should_stop(vm);
+}
+/* Wake the vCPUs (interrupt raised, request pending): engine->kick. */
+void vm_kick(struct vm *vm);
+
+/* A device instance by id ("virtio-blk0"), or NULL. */
+struct device *vm_find_device(struct vm *vm, const char *id);
+int vm_add_doorbell(struct vm *vm, const struct vm_doorbell *db);
+
+/* Copy len bytes to guest RAM at gpa now and again on every system reset.
+ * what/path name the image in the one-line error (does not fit in RAM). */
+int vm_load_blob(struct vm *vm, const char *what, const char *path, uint64_t gpa,
+		 const void *data, uint64_t len);
+
+/* Boards register themselves from their own file (BOARD at the bottom). */
+void board_register(const struct board_ops *b);
+const struct board_ops *board_find(int arch);
+#define BOARD(ops)                                                      \
+	__attribute__((constructor)) static void register_board_##ops(void) \
+	{                                                               \
+		board_register(&ops);                                   \
+	}
+
+/* Build and run the VM described by cfg to its end; returns trevo's exit
+ * status (guest poweroff 0, failure non-zero). vm->cfg, loop and console
+ * are set by the caller. */
+int vm_run(struct vm *vm);
+
+/* ---- control, from the QMP thread (never from a vCPU thread) ----------
+ * Each call returns once the VM is in the state asked for, or -EBUSY when
+ * it is shutting down. */
+int vm_pause(struct vm *vm);          /* QMP stop */
+int vm_resume(struct vm *vm);         /* QMP cont */
+int vm_system_reset(struct vm *vm);   /* QMP system_reset */
+void vm_quit(struct vm *vm);          /* QMP quit: ends trevo with status 0 */
+enum vm_run_state vm_get_run_state(struct vm *vm);
+const char *vm_run_state_name(enum vm_run_state st);  /* "running", "paused"... */
+int vm_nr_vcpus(struct vm *vm);
+const char *vm_arch_name(struct vm *vm);              /* "riscv64", "x86_64" */
+/* Every vCPU's and every device's counters: begin(target, path) opens one
+ * provider ("vcpu", "/machine/cpu/0"; "device", "/machine/device/virtio-blk0";
+ * "vm", "/machine"), then its counters arrive through sink. */
+void vm_collect_stats(struct vm *vm, void (*begin)(void *ctx, const char *target, const char *path),
+		      const struct stats_sink *sink);
 
 #endif

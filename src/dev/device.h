@@ -56,16 +56,47 @@ struct dev_params {
 	const char *arg;     /* device-specific option string, may be NULL */
 };
 
-/* A device model registers itself from its own file (DEVICE_MODEL at the
- * bottom); the board creates instances by name and never lists models. */
-struct device_model {
+/* One const table per device model (STYLE.md lesson 1; bhyve's
+ * virtio_consts, Firecracker's persist.rs). A model registers it from its own
+ * file (DEVICE_MODEL at the bottom); the board creates instances by name and
+ * never lists models. The VM keeps every instance it created (struct device,
+ * vm.h) and drives its lifecycle through these callbacks; every one but
+ * create and destroy is optional. A model keeps no state in statics: all of
+ * it hangs off the instance.
+ *
+ * I/O model (the one for every device, src/dev/README.md): register accesses
+ * run on the calling vCPU thread and never block for long; work that waits
+ * on the host (disk reads and writes, packets) runs on the device's worker
+ * thread or on the VM's event loop (src/host/loop.h), and completes by
+ * raising the device's interrupt from there. */
+struct vmstate;
+struct stats_sink;
+
+struct device_ops {
 	const char *name;
-	/* Returns 0 or -errno; prints its own one-line reason on bad input. */
-	int (*create)(struct vm *vm, const struct dev_params *p);
+	/* Returns 0 and the instance in *state, or -errno after printing its
+	 * own one-line reason on bad input. */
+	int (*create)(struct vm *vm, const struct dev_params *p, void **state);
+	/* Back to the power-on state the guest sees (system reset). Called
+	 * while the vCPUs and the device are paused. */
+	void (*reset)(void *state);
+	/* Stop taking requests and let in-flight I/O finish (its completions
+	 * are in guest RAM when pause returns); resume undoes it. Register
+	 * accesses cannot arrive while paused: the vCPUs are parked first. */
+	void (*pause)(void *state);
+	void (*resume)(void *state);
+	/* Save or load (s->loading) the guest-visible state: one symmetric,
+	 * versioned function (vmstate.h). Host plumbing (fds, threads, back
+	 * ends) is not part of it. Called while paused. 0 or -errno. */
+	int (*state)(void *state, struct vmstate *s);
+	/* Counters: requests, bytes, notifications, interrupts. */
+	void (*stats)(void *state, const struct stats_sink *s);
+	/* Join threads, close fds, free the instance. */
+	void (*destroy)(void *state);
 };
 
-void device_model_register(const struct device_model *m);
-const struct device_model *device_model_find(const char *name);
+void device_model_register(const struct device_ops *m);
+const struct device_ops *device_model_find(const char *name);
 
 #define DEVICE_MODEL(model)                                              \
 	__attribute__((constructor)) static void register_##model(void) \

@@ -211,7 +211,7 @@ static void rtc_on_timer(void *opaque, uint32_t events)
 	pthread_mutex_unlock(&r->lock);
 }
 
-static int rtc_create(struct vm *vm, const struct dev_params *p)
+static int rtc_create(struct vm *vm, const struct dev_params *p, void **state)
 {
 	struct goldfish_rtc *r;
 	int irq = p->irq, err;
@@ -233,6 +233,7 @@ static int rtc_create(struct vm *vm, const struct dev_params *p)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
+	*state = r;
 	pthread_mutex_init(&r->lock, NULL);
 	r->vm = vm;
 	r->irq = vm_irq_line(vm, (unsigned)irq);
@@ -255,7 +256,7 @@ static int rtc_create(struct vm *vm, const struct dev_params *p)
 	return vm_describe(vm, &d);
 }
 
-static const struct device_model goldfish_rtc_model = {
+static const struct device_ops goldfish_rtc_model = {
 	.name = "goldfish-rtc",
 	.create = rtc_create,
 };

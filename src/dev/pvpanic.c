@@ -1,6 +1,8 @@
 /* pvpanic-mmio: the guest kernel writes PANICKED here from its panic
  * notifier, so a guest panic ends trevo with a failure status instead of a
  * silent hang (Linux drivers/misc/pvpanic, compatible "qemu,pvpanic-mmio"). */
+#include <stdlib.h>
+
 #include "../vm.h"
 #include "device.h"
 
@@ -41,9 +43,9 @@ static const struct mmio_ops pvpanic_ops = {
 	.write = pvpanic_write,
 };
 
-static int pvpanic_create(struct vm *vm, const struct dev_params *params)
+static int pvpanic_create(struct vm *vm, const struct dev_params *params, void **state)
 {
-	static struct pvpanic dev;
+	struct pvpanic *dev = calloc(1, sizeof(*dev));
 	struct dev_desc d = {
 		.node_name = "pvpanic",
 		.compatible = "qemu,pvpanic-mmio",
@@ -53,12 +55,19 @@ static int pvpanic_create(struct vm *vm, const struct dev_params *params)
 	};
 	int err;
 
-	dev.vm = vm;
-	err = vm_add_mmio(vm, params->base, PVPANIC_SIZE, &pvpanic_ops, &dev, "pvpanic");
-	return err ? err : vm_describe(vm, &d);
+	if (!dev)
+		return -ENOMEM;
+	dev->vm = vm;
+	err = vm_add_mmio(vm, params->base, PVPANIC_SIZE, &pvpanic_ops, dev, "pvpanic");
+	if (err) {
+		free(dev);
+		return err;
+	}
+	*state = dev;
+	return vm_describe(vm, &d);
 }
 
-static const struct device_model pvpanic_model = {
+static const struct device_ops pvpanic_model = {
 	.name = "pvpanic-mmio",
 	.create = pvpanic_create,
 };

@@ -56,7 +56,7 @@ static void sifive_test_fdt_extra(void *fdt, void *opaque)
 
 static const char sifive_test_compatible[] = "sifive,test1\0sifive,test0\0syscon";
 
-static int sifive_test_create(struct vm *vm, const struct dev_params *p)
+static int sifive_test_create(struct vm *vm, const struct dev_params *p, void **state)
 {
 	struct sifive_test *t;
 	struct dev_desc d = {
@@ -77,6 +77,7 @@ static int sifive_test_create(struct vm *vm, const struct dev_params *p)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	*state = t;
 	t->vm = vm;
 	d.opaque = t;
 	err = vm_add_mmio(vm, p->base, SIFIVE_TEST_SIZE, &sifive_test_ops, t, "sifive-test");
@@ -87,7 +88,7 @@ static int sifive_test_create(struct vm *vm, const struct dev_params *p)
 	return vm_describe(vm, &d);
 }
 
-static const struct device_model sifive_test_model = {
+static const struct device_ops sifive_test_model = {
 	.name = "sifive-test",
 	.create = sifive_test_create,
 };

@@ -368,7 +368,7 @@ static void uart_reset(struct uart *u)
 	rx_reset(u);
 }
 
-static int uart_create(struct vm *vm, const struct dev_params *p)
+static int uart_create(struct vm *vm, const struct dev_params *p, void **state)
 {
 	struct uart *u;
 	int irq = p->irq, err;
@@ -384,6 +384,7 @@ static int uart_create(struct vm *vm, const struct dev_params *p)
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
+	*state = u;
 	pthread_mutex_init(&u->lock, NULL);
 	u->vm = vm;
 	u->console = vm->console;
@@ -418,7 +419,7 @@ static int uart_create(struct vm *vm, const struct dev_params *p)
 	return 0;
 }
 
-static const struct device_model ns16550a_model = {
+static const struct device_ops ns16550a_model = {
 	.name = "ns16550a",
 	.create = uart_create,
 };

@@ -316,7 +316,7 @@ static int parse_arg(const char *arg, char **path, bool *readonly)
 	return 0;
 }
 
-static int blk_create(struct vm *vm, const struct dev_params *p)
+static int blk_create(struct vm *vm, const struct dev_params *p, void **state)
 {
 	struct vblk *b;
 	char *path = NULL;
@@ -331,6 +331,7 @@ static int blk_create(struct vm *vm, const struct dev_params *p)
 		free(path);
 		return -ENOMEM;
 	}
+	*state = b;
 	b->kick = -1;
 	b->file = blockfile_open(path, ro, &err);
 	if (!b->file) {
@@ -379,7 +380,7 @@ fail:
 	return err;
 }
 
-static const struct device_model virtio_blk = {
+static const struct device_ops virtio_blk = {
 	.name = "virtio-blk",
 	.create = blk_create,
 };

@@ -120,7 +120,7 @@ static const struct virtio_dev_ops con_ops = {
 	.start = con_start,
 };
 
-static int con_create(struct vm *vm, const struct dev_params *p)
+static int con_create(struct vm *vm, const struct dev_params *p, void **state)
 {
 	struct vcon *c;
 	int err;
@@ -132,6 +132,7 @@ static int con_create(struct vm *vm, const struct dev_params *p)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
+	*state = c;
 	c->console = vm->console;
 	if ((err = virtio_plug(vm, p, &con_ops, c, &c->vdev))) {
 		free(c);
@@ -142,7 +143,7 @@ static int con_create(struct vm *vm, const struct dev_params *p)
 	return 0;
 }
 
-static const struct device_model virtio_console = {
+static const struct device_ops virtio_console = {
 	.name = "virtio-console",
 	.create = con_create,
 };

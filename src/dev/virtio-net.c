@@ -361,7 +361,7 @@ static struct net_backend *open_backend(const char *spec)
 	return NULL;
 }
 
-static int net_create(struct vm *vm, const struct dev_params *p)
+static int net_create(struct vm *vm, const struct dev_params *p, void **state)
 {
 	static int instance;
 	struct vnet *n;
@@ -370,6 +370,7 @@ static int net_create(struct vm *vm, const struct dev_params *p)
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
+	*state = n;
 	n->kick = -1;
 	n->be = open_backend(p->arg);
 	if (!n->be) {
@@ -411,7 +412,7 @@ fail:
 	return err;
 }
 
-static const struct device_model virtio_net = {
+static const struct device_ops virtio_net = {
 	.name = "virtio-net",
 	.create = net_create,
 };

@@ -55,19 +55,20 @@ static const struct virtio_dev_ops rng_ops = {
 	.start = rng_start,
 };
 
-static int rng_create(struct vm *vm, const struct dev_params *p)
+static int rng_create(struct vm *vm, const struct dev_params *p, void **state)
 {
 	struct vrng *r = calloc(1, sizeof(*r));
 	int err;
 
 	if (!r)
 		return -ENOMEM;
+	*state = r;
 	if ((err = virtio_plug(vm, p, &rng_ops, r, &r->vdev)))
 		free(r);
 	return err;
 }
 
-static const struct device_model virtio_rng = {
+static const struct device_ops virtio_rng = {
 	.name = "virtio-rng",
 	.create = rng_create,
 };
