@@ -10,16 +10,21 @@ void cli_usage(FILE *f)
 	fputs("usage: trevo run [--mode full|para|hw] [--kernel F] [--initrd F] [--append S]\n"
 	      "                 [--firmware F] [--memory 512M] [--cpus N] [--disk F[,readonly]]\n"
 	      "                 [--net user[,hostfwd=tcp::HP-:GP]|tap:NAME]\n"
-	      "                 [--console stdio|pty|unix:PATH]\n"
+	      "                 [--console stdio|pty|unix:PATH] [--qmp unix:PATH[,server]]\n"
+	      "                 [--no-reboot] [--cpu interp|kvm] [--sbi firmware|monitor]\n"
+	      "                 [--devices real|virtio]\n"
+	      "       trevo qmp SOCKET COMMAND [key=value ...]\n"
 	      "       trevo bench [cpu|boot|io|kvm ...]\n"
-	      "       trevo guest build [riscv|x86]\n",
+	      "       trevo guest build [riscv|x86]\n"
+	      "--mode is a preset: full = --cpu interp --sbi firmware --devices real,\n"
+	      "para = --cpu interp --sbi monitor --devices virtio, hw = --cpu kvm --devices real.\n",
 	      f);
 }
 
 enum {
 	OPT_MODE = 256, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_FIRMWARE, OPT_MEMORY,
 	OPT_CPUS, OPT_DISK, OPT_NET, OPT_CONSOLE,
-	OPT_MAX_INSNS, OPT_HELP,
+	OPT_MAX_INSNS, OPT_HELP, OPT_CPU, OPT_SBI, OPT_DEVICES, OPT_NO_REBOOT, OPT_QMP,
 };
 
 static const struct option run_options[] = {
@@ -36,12 +41,17 @@ static const struct option run_options[] = {
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "max-insns", required_argument, NULL, OPT_MAX_INSNS },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "sbi", required_argument, NULL, OPT_SBI },
+	{ "devices", required_argument, NULL, OPT_DEVICES },
+	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+	{ "qmp", required_argument, NULL, OPT_QMP },
 	{ NULL, 0, NULL, 0 },
 };
 
 void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 {
-	int opt;
+	int opt, sbi = -1, devices = -1;
 	long n;
 	char *end;
 
@@ -98,6 +108,35 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 		case OPT_HELP:
 			cli_usage(stdout);
 			exit(0);
+		case OPT_CPU:
+			if (strcmp(optarg, "interp") && strcmp(optarg, "kvm"))
+				die("unknown --cpu '%s' (interp or kvm)", optarg);
+			cfg->engine = optarg;
+			break;
+		case OPT_SBI:
+			if (!strcmp(optarg, "firmware"))
+				sbi = SBI_FIRMWARE;
+			else if (!strcmp(optarg, "monitor"))
+				sbi = SBI_MONITOR;
+			else
+				die("unknown --sbi '%s' (firmware or monitor)", optarg);
+			break;
+		case OPT_DEVICES:
+			if (!strcmp(optarg, "real"))
+				devices = DEVICES_REAL;
+			else if (!strcmp(optarg, "virtio"))
+				devices = DEVICES_VIRTIO;
+			else
+				die("unknown --devices '%s' (real or virtio)", optarg);
+			break;
+		case OPT_NO_REBOOT:
+			cfg->no_reboot = true;
+			break;
+		case OPT_QMP:
+			if (strncmp(optarg, "unix:", 5) || !optarg[5] || optarg[5] == ',')
+				die("bad --qmp '%s' (unix:PATH[,server])", optarg);
+			cfg->qmp = optarg;
+			break;
 		case '?':
 		default:
 			if (optopt)
@@ -108,6 +147,13 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 	}
 	if (optind < argc)
 		die("unexpected argument '%s' (see trevo --help)", argv[optind]);
+	/* The preset fills what was not chosen one by one. */
+	if (!cfg->engine)
+		cfg->engine = cfg->mode == MODE_HW ? "kvm" : "interp";
+	cfg->sbi = sbi >= 0 ? sbi : cfg->mode == MODE_PARA ? SBI_MONITOR : SBI_FIRMWARE;
+	cfg->devices = devices >= 0 ? devices : cfg->mode == MODE_PARA ? DEVICES_VIRTIO : DEVICES_REAL;
+	if (!strcmp(cfg->engine, "kvm") && sbi >= 0)
+		die("--sbi: only the RISC-V software CPU has an SBI (--cpu interp)");
 	if (cfg->memory < 16 * MiB || cfg->memory > 64 * GiB)
 		die("impossible --memory size %llu bytes (16M to 64G)",
 		    (unsigned long long)cfg->memory);

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "engine.h"
+#include "host/qmp.h"
 #include "host/console.h"
 #include "host/loop.h"
 #include "machine.h"
@@ -52,7 +54,11 @@ static int cmd_run(int argc, char **argv)
 	vm.console = console_create(&vm, cfg.console);
 	if (!vm.console)
 		return EXIT_USAGE; /* console_create said why */
-	if (cfg.mode == MODE_HW) {
+	/* Machines already behind the engine seam run on the common
+	 * controller; the others still have their own run function. */
+	if (engine_find(cfg.engine))
+		return vm_run(&vm);
+	if (!strcmp(cfg.engine, "kvm")) {
 		if (!x86_machine_run)
 			die("--mode hw is not available in this build");
 		return x86_machine_run(&vm);
@@ -91,6 +97,8 @@ int main(int argc, char **argv)
 			die("usage: trevo guest build [riscv|x86]");
 		return run_script(argv[0], "guest/build.sh", argc - 3, argv + 3);
 	}
+	if (!strcmp(argv[1], "qmp"))
+		return qmp_client_main(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "bench"))
 		return run_script(argv[0], "bench/run.sh", argc - 2, argv + 2);
 	if (argv[1][0] == '-')

@@ -138,6 +138,7 @@ const struct board_ops *board_find(int arch)
 int vm_create_device(struct vm *vm, const char *model, const struct dev_params *p)
 {
 	const struct device_ops *m = device_model_find(model);
+	struct dev_params params;
 	struct device *d;
 	int n = 0, err;
 
@@ -154,7 +155,9 @@ int vm_create_device(struct vm *vm, const char *model, const struct dev_params *
 		n += o->ops == m;
 	d->ops = m;
 	snprintf(d->id, sizeof(d->id), "%s%d", m->name, n);
-	if ((err = m->create(vm, p, &d->state))) {
+	params = *p;
+	params.index = n;
+	if ((err = m->create(vm, &params, &d->state))) {
 		free(d);
 		return err;
 	}

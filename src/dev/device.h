@@ -41,6 +41,9 @@ struct dev_desc {
 	size_t compatible_len;      /* 0: strlen(compatible) + 1 */
 	uint64_t base, size;        /* MMIO window; size 0 for none */
 	int irq;                    /* -1 for none */
+	/* Device-tree phandle the board gave the node (0: none); the board
+	 * hands them out, so that it can point other nodes at this one. */
+	uint32_t phandle;
 	/* Extra device-tree properties, called with the libfdt tree (void * to
 	 * keep libfdt out of device files that do not need it). */
 	void (*fdt_extra)(void *fdt, void *opaque);
@@ -54,6 +57,8 @@ struct dev_params {
 	uint16_t port;       /* x86 port base, 0 for none */
 	int irq;             /* interrupt line; -1 lets the VM allocate */
 	const char *arg;     /* device-specific option string, may be NULL */
+	int index;           /* set by vm_create_device: instances of this model
+				created before this one (MAC addresses, names) */
 };
 
 /* One const table per device model (STYLE.md lesson 1; bhyve's
