@@ -14,6 +14,11 @@
 #define MiB (1024ULL * KiB)
 #define GiB (1024ULL * MiB)
 
+#define TREVO_VERSION_MAJOR 0
+#define TREVO_VERSION_MINOR 2
+#define TREVO_VERSION_MICRO 0
+#define TREVO_VERSION "0.2.0"
+
 /* Exit status for a usage or input error (PRODUCT.md). */
 #define EXIT_USAGE 2
 

@@ -462,6 +462,13 @@ int vm_nr_vcpus(struct vm *vm)
 	return vm->cfg->cpus;
 }
 
+int vm_vcpu_thread_id(struct vm *vm, int cpu)
+{
+	if (!vm->engine || !vm->engine->vcpu_thread_id || cpu < 0 || cpu >= vm_nr_vcpus(vm))
+		return 0;
+	return vm->engine->vcpu_thread_id(vm, cpu);
+}
+
 const char *vm_arch_name(struct vm *vm)
 {
 	return vm->engine && vm->engine->arch == VCPU_ARCH_X86_64 ? "x86_64" : "riscv64";

@@ -237,6 +237,8 @@ void vm_quit(struct vm *vm);          /* QMP quit: ends trevo with status 0 */
 enum vm_run_state vm_get_run_state(struct vm *vm);
 const char *vm_run_state_name(enum vm_run_state st);  /* "running", "paused"... */
 int vm_nr_vcpus(struct vm *vm);
+/* Host thread id (gettid) of a vCPU, 0 when it has none yet. */
+int vm_vcpu_thread_id(struct vm *vm, int cpu);
 const char *vm_arch_name(struct vm *vm);              /* "riscv64", "x86_64" */
 /* Every vCPU's and every device's counters: begin(target, path) opens one
  * provider ("vcpu", "/machine/cpu/0"; "device", "/machine/device/virtio-blk0";
