@@ -759,8 +759,13 @@ void jw_double(struct json_writer *w, double v)
 		return;
 	}
 	before_value(w);
-	/* 17 significant digits read back as the same double. */
-	snprintf(b, sizeof(b), "%.17g", v);
+	/* The shortest form that reads back as the same double (17
+	 * significant digits always do). */
+	for (int digits = 15; digits <= 17; digits++) {
+		snprintf(b, sizeof(b), "%.*g", digits, v);
+		if (strtod(b, NULL) == v)
+			break;
+	}
 	puts_(w, b);
 }
 
