@@ -21,10 +21,15 @@
 
 /* Exit status for a usage or input error (PRODUCT.md). */
 #define EXIT_USAGE 2
+/* Exit status when the host fails us (out of memory, a thread or a KVM
+ * object that cannot be created): sysexits.h's EX_OSERR. */
+#define EXIT_HOST 71
 
-/* Print "trevo: <message>" on stderr and exit with EXIT_USAGE. Only for
- * start-up failures: nothing the guest controls may reach it. */
+/* Print "trevo: <message>" on stderr and exit with EXIT_USAGE: bad input
+ * at start-up. Nothing the guest controls may reach it. */
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* The same for a host failure, exiting with EXIT_HOST. */
+void die_host(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 /* Print "trevo: <message>" on stderr and go on. */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Debug trace, printed only when TREVO_DEBUG is set in the environment. */

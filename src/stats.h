@@ -1,6 +1,8 @@
 /* Counters reported through QMP query-stats: each vCPU and each device
  * names its own counters to a sink, which the QMP server turns into JSON.
- * Counters only grow; reads race with updates and are fine that way. */
+ * Counters only grow, across system resets too (but for a vCPU's
+ * "instructions", its architectural minstret); reads race with updates and
+ * are fine that way. */
 #ifndef TREVO_STATS_H
 #define TREVO_STATS_H
 

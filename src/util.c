@@ -32,6 +32,17 @@ void die(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+void die_host(const char *fmt, ...)
+{
+	va_list ap;
+	if (term_restore)
+		term_restore();
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	exit(EXIT_HOST);
+}
+
 void warn(const char *fmt, ...)
 {
 	va_list ap;
@@ -95,10 +106,14 @@ int read_file(const char *path, uint8_t **buf, size_t *len)
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		err = S_ISDIR(st.st_mode) ? -EISDIR : -errno;
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
 		close(fd);
-		return err ? err : -EINVAL;
+		return err;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	}
 	p = malloc(st.st_size ? st.st_size : 1);
 	if (!p) {

@@ -3,13 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "engine.h"
-#include "host/console.h"
-#include "host/loop.h"
-#include "host/qmp.h"
-#include "stats.h"
 
 int bus_add(struct bus *b, uint64_t base, uint64_t size, const struct mmio_ops *ops,
 	    void *opaque, const char *name)
@@ -36,6 +31,31 @@ const struct mmio_region *bus_find(const struct bus *b, uint64_t addr, unsigned 
 			return r;
 	}
 	return NULL;
+}
+
+int vm_mmio_read(struct vm *vm, uint64_t pa, unsigned size, uint64_t *val)
+{
+	const struct mmio_region *r = bus_find(&vm->mmio, pa, size);
+
+	if (!r)
+		return -1;
+	*val = r->ops->read ? r->ops->read(r->opaque, pa - r->base, size) : 0;
+	if (size < 8)
+		*val &= (1ULL << (8 * size)) - 1;
+	return 0;
+}
+
+int vm_mmio_write(struct vm *vm, uint64_t pa, unsigned size, uint64_t val)
+{
+	const struct mmio_region *r = bus_find(&vm->mmio, pa, size);
+
+	if (!r)
+		return -1;
+	if (size < 8)
+		val &= (1ULL << (8 * size)) - 1;
+	if (r->ops->write)
+		r->ops->write(r->opaque, pa - r->base, val, size);
+	return 0;
 }
 
 int vm_add_mmio(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops,
@@ -234,9 +254,7 @@ int vm_load_blob(struct vm *vm, const char *what, const char *path, uint64_t gpa
 	return 0;
 }
 
-/* ---- the controller --------------------------------------------------- */
-
-enum { VM_REQ_PAUSE = 1, VM_REQ_RESUME, VM_REQ_RESET };
+/* ---- requests from the guest and the devices ------------------------ */
 
 void vm_kick(struct vm *vm)
 {
@@ -262,329 +280,4 @@ void vm_request_exit(struct vm *vm, enum vm_exit why, int code)
 	vm_kick(vm);
 	if (vm->engine)
 		wake_controller(vm);
-}
-
-static void emit(struct vm *vm, const char *name, const char *data)
-{
-	if (vm->event)
-		vm->event(vm->event_opaque, name, data);
-}
-
-static void devices_call(struct vm *vm, size_t which)
-{
-	for (struct device *d = vm->devices; d; d = d->next) {
-		void (*fn)(void *) = *(void (**)(void *))((const char *)d->ops + which);
-		if (fn)
-			fn(d->state);
-	}
-}
-#define DEVICES_CALL(vm, op) devices_call(vm, offsetof(struct device_ops, op))
-
-/* Park the vCPUs, then quiesce the devices. */
-static void machine_pause(struct vm *vm)
-{
-	atomic_store(&vm->pause_req, 1);
-	vm->engine->pause(vm);
-	DEVICES_CALL(vm, pause);
-}
-
-static void machine_resume(struct vm *vm)
-{
-	DEVICES_CALL(vm, resume);
-	atomic_store(&vm->pause_req, 0);
-	vm->engine->resume(vm);
-}
-
-/* Everything back to power-on, with the images loaded again (QEMU's
- * qemu_system_reset: devices, vCPUs, ROM blobs, then the board). Paused. */
-static int machine_reset(struct vm *vm)
-{
-	DEVICES_CALL(vm, reset);
-	vm->engine->reset(vm);
-	for (struct vm_blob *b = vm->blobs; b; b = b->next) {
-		gmem_write(&vm->mem, b->gpa, b->data, b->len);
-		if (vm->engine->invalidate_code)
-			vm->engine->invalidate_code(vm, b->gpa, b->len);
-	}
-	return vm->board->reset ? vm->board->reset(vm) : 0;
-}
-
-static void set_state(struct vm *vm, enum vm_run_state st)
-{
-	atomic_store(&vm->run_state, (int)st);
-}
-
-static int do_reset(struct vm *vm, bool guest)
-{
-	bool was_running = atomic_load(&vm->run_state) == VM_STATE_RUNNING;
-	int err;
-
-	machine_pause(vm);
-	err = machine_reset(vm);
-	vm->resets++;
-	atomic_store(&vm->exit_code, 0);
-	atomic_store(&vm->exit_reason, VM_RUNNING);
-	emit(vm, "RESET", guest ? "{\"guest\": true, \"reason\": \"guest-reset\"}"
-				: "{\"guest\": false, \"reason\": \"host-qmp-system-reset\"}");
-	if (err) {
-		warn("system reset failed: %s", strerror(-err));
-		vm_request_exit(vm, VM_FAIL, 1);
-		return err;
-	}
-	/* A guest reboot always comes back running (as on QEMU); a reset asked
-	 * for while paused stays paused. */
-	if (was_running || guest)
-		machine_resume(vm);
-	if (!was_running && guest) {
-		set_state(vm, VM_STATE_RUNNING);
-		emit(vm, "RESUME", NULL);
-	}
-	return 0;
-}
-
-static int handle_request(struct vm *vm, int req)
-{
-	enum vm_run_state st = atomic_load(&vm->run_state);
-
-	switch (req) {
-	case VM_REQ_PAUSE:
-		if (st == VM_STATE_RUNNING) {
-			machine_pause(vm);
-			set_state(vm, VM_STATE_PAUSED);
-			emit(vm, "STOP", NULL);
-		}
-		return 0;
-	case VM_REQ_RESUME:
-		if (st == VM_STATE_PAUSED) {
-			machine_resume(vm);
-			set_state(vm, VM_STATE_RUNNING);
-			emit(vm, "RESUME", NULL);
-		}
-		return 0;
-	case VM_REQ_RESET:
-		return do_reset(vm, false);
-	}
-	return -EINVAL;
-}
-
-static const char *shutdown_reason(struct vm *vm, int why)
-{
-	switch (why) {
-	case VM_POWEROFF: return "{\"guest\": true, \"reason\": \"guest-shutdown\"}";
-	case VM_REBOOT: return "{\"guest\": true, \"reason\": \"guest-reset\"}";
-	case VM_QUIT: return "{\"guest\": false, \"reason\": \"host-qmp-quit\"}";
-	default:
-		(void)vm;
-		return "{\"guest\": true, \"reason\": \"guest-panic\"}";
-	}
-}
-
-/* The controller's loop (main thread): waits for the guest to end or for a
- * request from the QMP thread, and does what it asks with the vCPUs parked. */
-static void controller(struct vm *vm)
-{
-	pthread_mutex_lock(&vm->ctl_lock);
-	for (;;) {
-		int why = atomic_load(&vm->exit_reason);
-
-		if (why == VM_REBOOT && !vm->cfg->no_reboot) {
-			pthread_mutex_unlock(&vm->ctl_lock);
-			do_reset(vm, true);
-			pthread_mutex_lock(&vm->ctl_lock);
-			continue;
-		}
-		if (why != VM_RUNNING)
-			break;
-		if (vm->ctl_req) {
-			int req = vm->ctl_req, err;
-			pthread_mutex_unlock(&vm->ctl_lock);
-			err = handle_request(vm, req);
-			pthread_mutex_lock(&vm->ctl_lock);
-			vm->ctl_result = err;
-			vm->ctl_req = 0;
-			pthread_cond_broadcast(&vm->ctl_cond);
-			continue;
-		}
-		pthread_cond_wait(&vm->ctl_cond, &vm->ctl_lock);
-	}
-	pthread_mutex_unlock(&vm->ctl_lock);
-}
-
-/* From the QMP thread: one request at a time, answered by the controller. */
-static int control(struct vm *vm, int req)
-{
-	int err;
-
-	pthread_mutex_lock(&vm->ctl_call_lock);
-	pthread_mutex_lock(&vm->ctl_lock);
-	if (atomic_load(&vm->run_state) == VM_STATE_SHUTDOWN || vm_should_stop(vm)) {
-		err = -EBUSY;
-	} else {
-		vm->ctl_req = req;
-		pthread_cond_broadcast(&vm->ctl_cond);
-		while (vm->ctl_req && atomic_load(&vm->run_state) != VM_STATE_SHUTDOWN)
-			pthread_cond_wait(&vm->ctl_cond, &vm->ctl_lock);
-		err = vm->ctl_req ? -EBUSY : vm->ctl_result;
-		vm->ctl_req = 0;
-	}
-	pthread_mutex_unlock(&vm->ctl_lock);
-	pthread_mutex_unlock(&vm->ctl_call_lock);
-	return err;
-}
-
-int vm_pause(struct vm *vm) { return control(vm, VM_REQ_PAUSE); }
-int vm_resume(struct vm *vm) { return control(vm, VM_REQ_RESUME); }
-int vm_system_reset(struct vm *vm) { return control(vm, VM_REQ_RESET); }
-
-void vm_quit(struct vm *vm)
-{
-	vm_request_exit(vm, VM_QUIT, 0);
-}
-
-enum vm_run_state vm_get_run_state(struct vm *vm)
-{
-	return (enum vm_run_state)atomic_load(&vm->run_state);
-}
-
-const char *vm_run_state_name(enum vm_run_state st)
-{
-	switch (st) {
-	case VM_STATE_PRELAUNCH: return "prelaunch";
-	case VM_STATE_RUNNING: return "running";
-	case VM_STATE_PAUSED: return "paused";
-	case VM_STATE_SHUTDOWN: return "shutdown";
-	}
-	return "internal-error";
-}
-
-int vm_nr_vcpus(struct vm *vm)
-{
-	return vm->cfg->cpus;
-}
-
-int vm_vcpu_thread_id(struct vm *vm, int cpu)
-{
-	if (!vm->engine || !vm->engine->vcpu_thread_id || cpu < 0 || cpu >= vm_nr_vcpus(vm))
-		return 0;
-	return vm->engine->vcpu_thread_id(vm, cpu);
-}
-
-const char *vm_arch_name(struct vm *vm)
-{
-	return vm->engine && vm->engine->arch == VCPU_ARCH_X86_64 ? "x86_64" : "riscv64";
-}
-
-void vm_collect_stats(struct vm *vm, void (*begin)(void *ctx, const char *target, const char *path),
-		      const struct stats_sink *sink)
-{
-	char path[64];
-
-	begin(sink->ctx, "vm", "/machine");
-	stats_put(sink, "resets", vm->resets);
-	for (int i = 0; i < vm_nr_vcpus(vm); i++) {
-		snprintf(path, sizeof(path), "/machine/cpu/%d", i);
-		begin(sink->ctx, "vcpu", path);
-		if (vm->engine && vm->engine->vcpu_stats)
-			vm->engine->vcpu_stats(vm, i, sink);
-	}
-	for (struct device *d = vm->devices; d; d = d->next) {
-		snprintf(path, sizeof(path), "/machine/device/%s", d->id);
-		begin(sink->ctx, "device", path);
-		if (d->ops->stats)
-			d->ops->stats(d->state, sink);
-	}
-}
-
-static void vm_teardown(struct vm *vm)
-{
-	struct device *d = vm->devices;
-
-	if (vm->engine && vm->engine_state)
-		vm->engine->destroy(vm);
-	loop_stop(vm->loop);
-	qmp_stop(vm);
-	while (d) {
-		struct device *next = d->next;
-		if (d->ops->destroy)
-			d->ops->destroy(d->state);
-		free(d);
-		d = next;
-	}
-	vm->devices = NULL;
-	vm->devices_tail = &vm->devices;
-	if (vm->board && vm->board->destroy)
-		vm->board->destroy(vm);
-	while (vm->blobs) {
-		struct vm_blob *next = vm->blobs->next;
-		free(vm->blobs->data);
-		free(vm->blobs);
-		vm->blobs = next;
-	}
-	console_destroy(vm->console);
-	vm->console = NULL;
-	term_restore();
-	gmem_free(&vm->mem);
-}
-
-int vm_run(struct vm *vm)
-{
-	const struct vm_config *cfg = vm->cfg;
-	pthread_condattr_t ca;
-	int status, why, err;
-
-	pthread_mutex_init(&vm->ctl_lock, NULL);
-	pthread_mutex_init(&vm->ctl_call_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&vm->ctl_cond, &ca);
-	if (!vm->devices_tail)
-		vm->devices_tail = &vm->devices;
-	set_state(vm, VM_STATE_PRELAUNCH);
-
-	vm->engine = engine_find(cfg->engine);
-	if (!vm->engine)
-		die("--cpu %s: no such CPU engine in this build", cfg->engine);
-	vm->board = board_find(vm->engine->arch);
-	if (!vm->board)
-		die("--cpu %s: no board for its architecture in this build", cfg->engine);
-	if ((err = vm->board->create(vm)))
-		die("%s: cannot build the machine: %s", vm->board->name, strerror(-err));
-	if (vm_create_user_devices(vm))
-		exit(EXIT_USAGE);  /* the device said why */
-	if (vm->board->load(vm))
-		exit(EXIT_USAGE);  /* the loader said why */
-	if (vm->board->reset && (err = vm->board->reset(vm)))
-		die("%s: cannot set the boot state: %s", vm->board->name, strerror(-err));
-	if (cfg->qmp && qmp_start(vm, cfg->qmp))
-		exit(EXIT_USAGE);  /* qmp_start said why */
-	if (loop_start(vm->loop))
-		die("cannot start the I/O thread");
-	set_state(vm, VM_STATE_RUNNING);
-	if ((err = vm->engine->start(vm)))
-		die("cannot start the vCPUs: %s", strerror(-err));
-
-	controller(vm);
-
-	why = atomic_load(&vm->exit_reason);
-	vm->engine->pause(vm);
-	pthread_mutex_lock(&vm->ctl_lock);
-	set_state(vm, VM_STATE_SHUTDOWN);
-	pthread_cond_broadcast(&vm->ctl_cond);
-	pthread_mutex_unlock(&vm->ctl_lock);
-	emit(vm, "SHUTDOWN", shutdown_reason(vm, why));
-	switch (why) {
-	case VM_FAIL:
-		status = atomic_load(&vm->exit_code);
-		if (status == 0)
-			status = 1;
-		break;
-	case VM_REBOOT:
-		warn("guest requested a reboot; stopping (--no-reboot)");
-		status = 0;
-		break;
-	default:
-		status = 0;
-	}
-	vm_teardown(vm);
-	return status;
 }

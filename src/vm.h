@@ -172,6 +172,12 @@ struct vm {
 	void *event_opaque;
 };
 
+/* A CPU's access to a physical address that is not RAM: the device's
+ * register, truncated to size bytes. 0, or -1 when nothing is there (the
+ * engine raises its access fault). Any vCPU thread. */
+int vm_mmio_read(struct vm *vm, uint64_t pa, unsigned size, uint64_t *val);
+int vm_mmio_write(struct vm *vm, uint64_t pa, unsigned size, uint64_t val);
+
 int vm_add_mmio(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops,
 		void *opaque, const char *name);
 int vm_add_pio(struct vm *vm, uint16_t port, uint16_t size, const struct mmio_ops *ops,

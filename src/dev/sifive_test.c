@@ -48,12 +48,6 @@ static const struct mmio_ops sifive_test_ops = {
 	.write = sifive_test_write,
 };
 
-static void sifive_test_fdt_extra(void *fdt, void *opaque)
-{
-	(void)opaque;
-	fdt_property_u32(fdt, "phandle", SIFIVE_TEST_PHANDLE);
-}
-
 static const char sifive_test_compatible[] = "sifive,test1\0sifive,test0\0syscon";
 
 static int sifive_test_create(struct vm *vm, const struct dev_params *p, void **state)
@@ -66,7 +60,6 @@ static int sifive_test_create(struct vm *vm, const struct dev_params *p, void **
 		.base = p->base,
 		.size = SIFIVE_TEST_SIZE,
 		.irq = -1,
-		.fdt_extra = sifive_test_fdt_extra,
 	};
 	int err;
 

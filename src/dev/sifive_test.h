@@ -1,11 +1,10 @@
-/* Fixed device-tree phandle of the SiFive test device, so that the board can
- * point syscon-poweroff / syscon-reboot nodes at it (regmap = <phandle>,
- * offset 0, value SIFIVE_TEST_POWEROFF / SIFIVE_TEST_REBOOT). Chosen far above
- * the small numbers a board hands out to harts and interrupt controllers. */
+/* The SiFive test device's window and the values a guest writes to offset 0.
+ * A board that points syscon-poweroff / syscon-reboot nodes at it (regmap =
+ * the phandle it gave the device, offset 0, value SIFIVE_TEST_POWEROFF /
+ * SIFIVE_TEST_REBOOT) uses these names. */
 #ifndef TREVO_SIFIVE_TEST_H
 #define TREVO_SIFIVE_TEST_H
 
-#define SIFIVE_TEST_PHANDLE  0x7e57
 #define SIFIVE_TEST_SIZE     0x1000
 
 /* Values written to offset 0 (low 16 bits; FAIL carries code << 16). */

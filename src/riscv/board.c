@@ -1,6 +1,8 @@
-/* The RISC-V virt board: builds the machine for --mode full and --mode para,
- * loads firmware, kernel and initrd, describes everything in a device tree
- * and runs the harts round-robin in this thread. */
+/* The RISC-V virt board: the memory map and board devices around the
+ * software CPU (--sbi firmware: OpenSBI in M-mode and a CLINT; --sbi
+ * monitor: SBI answered by trevo), the loaders for firmware, kernel and
+ * initrd, the device tree, and where the harts start after a reset. The
+ * harts themselves are the engine's (engine.c); vm.c runs the machine. */
 #include <elf.h>
 #include <libfdt.h>
 #include <stdio.h>
@@ -11,15 +13,14 @@
 
 #include "../host/console.h"
 #include "../host/loop.h"
-#include "../machine.h"
+#include "../engine.h"
+#include "../vmstate.h"
 #include "board.h"
 #include "cache.h"
 #include "decode.h"
+#include "../dev/sifive_test.h"
 
 #define DEFAULT_FIRMWARE "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
-/* instructions per hart before the others get their turn and timers are
- * looked at */
-#define SLICE 20000
 #define FDT_MAX (64 * 1024)
 
 /* --- loading images --- */
@@ -30,13 +31,16 @@ struct image {
 	uint64_t tohost, fromhost;
 };
 
+/* Every image goes in as a blob, so that a system reset puts it back. */
 static void load_bytes(struct vm *vm, const char *what, const char *path, uint64_t gpa,
 		       const void *data, uint64_t len)
 {
-	if (gmem_write(&vm->mem, gpa, data, len))
-		die("%s %s: does not fit in guest RAM (%llu bytes at %#llx; --memory is %llu MiB)",
-		    what, path, (unsigned long long)len, (unsigned long long)gpa,
-		    (unsigned long long)(vm->cfg->memory >> 20));
+	int err = vm_load_blob(vm, what, path, gpa, data, len);
+
+	if (err == -ENOMEM)
+		die_host("out of memory loading %s %s", what, path);
+	if (err)
+		exit(EXIT_USAGE);  /* vm_load_blob said why */
 }
 
 static void elf_symbols(const uint8_t *buf, size_t len, const Elf64_Ehdr *eh, struct image *img)
@@ -99,9 +103,15 @@ static void load_elf(struct vm *vm, const char *what, const char *path, const ui
 			die("%s %s: segment %d (%#llx, %llu bytes) does not fit in guest RAM", what,
 			    path, i, (unsigned long long)ph[i].p_paddr,
 			    (unsigned long long)ph[i].p_memsz);
-		load_bytes(vm, what, path, ph[i].p_paddr, buf + ph[i].p_offset, ph[i].p_filesz);
-		memset(gmem_ptr(&vm->mem, ph[i].p_paddr + ph[i].p_filesz,
-				ph[i].p_memsz - ph[i].p_filesz), 0, ph[i].p_memsz - ph[i].p_filesz);
+		{
+			/* the segment with its zero-filled tail (.bss) as one blob */
+			uint8_t *seg = calloc(1, ph[i].p_memsz);
+			if (!seg)
+				die_host("out of memory loading %s %s", what, path);
+			memcpy(seg, buf + ph[i].p_offset, ph[i].p_filesz);
+			load_bytes(vm, what, path, ph[i].p_paddr, seg, ph[i].p_memsz);
+			free(seg);
+		}
 		if (ph[i].p_paddr + ph[i].p_memsz > img->end)
 			img->end = ph[i].p_paddr + ph[i].p_memsz;
 		loaded++;
@@ -190,17 +200,20 @@ static void fdt_reg(void *fdt, uint64_t base, uint64_t size)
 	FDT_CHECK(fdt_property(fdt, "reg", reg, sizeof(reg)));
 }
 
-static void *build_fdt(struct rv_machine *m, const char *bootargs, uint64_t initrd_start,
+static void fdt_syscon_nodes(struct rv_board *b, void *fdt);
+
+static void *build_fdt(struct rv_board *b, const char *bootargs, uint64_t initrd_start,
 		       uint64_t initrd_end, size_t *size)
 {
-	struct vm *vm = m->vm;
+	struct vm *vm = b->vm;
+	struct rv_cpu *m = b->cpu;
 	void *fdt = calloc(1, FDT_MAX);
 	char name[64];
 	fdt32_t cells[MAX_HARTS * 4];
 	const char *stdout_path = NULL;
 
 	if (!fdt)
-		die("out of memory");
+		die_host("out of memory");
 	FDT_CHECK(fdt_create(fdt, FDT_MAX));
 	FDT_CHECK(fdt_finish_reservemap(fdt));
 	FDT_CHECK(fdt_begin_node(fdt, ""));
@@ -262,7 +275,7 @@ static void *build_fdt(struct rv_machine *m, const char *bootargs, uint64_t init
 	FDT_CHECK(fdt_property(fdt, "ranges", NULL, 0));
 
 	/* PLIC: contexts M and S of each hart (hwirq 11 and 9 of its intc) */
-	if (m->plic) {
+	if (b->plic) {
 		static const char plic_compat[] = "sifive,plic-1.0.0\0riscv,plic0";
 		snprintf(name, sizeof(name), "plic@%llx", BOARD_PLIC_BASE);
 		FDT_CHECK(fdt_begin_node(fdt, name));
@@ -296,11 +309,13 @@ static void *build_fdt(struct rv_machine *m, const char *bootargs, uint64_t init
 			FDT_CHECK(fdt_property_u32(fdt, "interrupts", d->irq));
 			FDT_CHECK(fdt_property_u32(fdt, "interrupt-parent", BOARD_PLIC_PHANDLE));
 		}
+		if (d->phandle)
+			FDT_CHECK(fdt_property_u32(fdt, "phandle", d->phandle));
 		if (d->fdt_extra)
 			d->fdt_extra(fdt, d->opaque);
 		FDT_CHECK(fdt_end_node(fdt));
 	}
-	board_fdt_extra_nodes(m, fdt);
+	fdt_syscon_nodes(b, fdt);
 	FDT_CHECK(fdt_end_node(fdt)); /* soc */
 	FDT_CHECK(fdt_end_node(fdt)); /* root */
 	FDT_CHECK(fdt_finish(fdt));
@@ -310,7 +325,7 @@ static void *build_fdt(struct rv_machine *m, const char *bootargs, uint64_t init
 
 /* --- reset ROM (boot flow of a real board) --- */
 
-static void write_rom(struct rv_machine *m, uint64_t entry, uint64_t fdt_addr, uint64_t kernel)
+static void write_rom(struct vm *vm, uint64_t entry, uint64_t fdt_addr, uint64_t kernel)
 {
 	/* auipc t0,0; addi a2,t0,40; csrr a0,mhartid; ld a1,32(t0); ld t0,24(t0); jr t0 */
 	static const uint32_t code[] = { 0x00000297, 0x02828613, 0xf1402573,
@@ -320,299 +335,30 @@ static void write_rom(struct rv_machine *m, uint64_t entry, uint64_t fdt_addr, u
 	 * options, boot_hart (-1: any) */
 	uint64_t dyn[6] = { 0x4942534f, 2, kernel, 1, 0, ~0ULL };
 
-	memcpy(m->rom, code, sizeof(code));
-	memcpy(m->rom + 24, data, sizeof(data));
-	memcpy(m->rom + 40, dyn, sizeof(dyn));
-}
+	uint8_t rom[88];
 
-/* --- physical accesses outside RAM --- */
-
-int board_mmio_read(struct rv_machine *m, uint64_t pa, unsigned size, uint64_t *val)
-{
-	const struct mmio_region *r = bus_find(&m->vm->mmio, pa, size);
-
-	if (!r)
-		return -1;
-	*val = r->ops->read ? r->ops->read(r->opaque, pa - r->base, size) : 0;
-	if (size < 8)
-		*val &= (1ULL << (8 * size)) - 1;
-	return 0;
-}
-
-int board_mmio_write(struct rv_machine *m, uint64_t pa, unsigned size, uint64_t val)
-{
-	const struct mmio_region *r = bus_find(&m->vm->mmio, pa, size);
-
-	if (!r)
-		return -1;
-	if (r->ops->write)
-		r->ops->write(r->opaque, pa - r->base, size < 8 ? val & ((1ULL << (8 * size)) - 1) : val, size);
-	return 0;
+	_Static_assert(sizeof(code) <= 24 && 40 + sizeof(dyn) <= sizeof(rom), "reset ROM layout");
+	memset(rom, 0, sizeof(rom));
+	memcpy(rom, code, sizeof(code));
+	memcpy(rom + 24, data, sizeof(data));
+	memcpy(rom + 40, dyn, sizeof(dyn));
+	load_bytes(vm, "reset ROM", "", BOARD_ROM_BASE, rom, sizeof(rom));
 }
 
 /* HTIF (riscv-tests convention): tohost = 1 passes, (code << 1) | 1 fails. */
-void board_htif_store(struct rv_machine *m, uint64_t pa, unsigned size)
+static void htif_store(void *opaque, uint64_t pa, unsigned size)
 {
+	struct rv_board *b = opaque;
 	uint64_t v;
 
-	(void)size;
-	if (!m->has_tohost || pa + size <= m->tohost || pa >= m->tohost + 8)
+	if (!b->has_tohost || pa + size <= b->tohost || pa >= b->tohost + 8)
 		return;
-	if (gmem_read64(&m->vm->mem, m->tohost, &v) || !(v & 1))
+	if (gmem_read64(&b->vm->mem, b->tohost, &v) || !(v & 1))
 		return;
 	if (v == 1)
-		vm_request_exit(m->vm, VM_POWEROFF, 0);
+		vm_request_exit(b->vm, VM_POWEROFF, 0);
 	else
-		vm_request_exit(m->vm, VM_FAIL, (int)((v >> 1) & 0x7fffffff));
-}
-
-/* --- idle and kick --- */
-
-static void board_kick(struct vm *vm)
-{
-	struct rv_machine *m = vm->arch;
-
-	pthread_mutex_lock(&m->idle_lock);
-	atomic_store(&m->kicked, 1);
-	pthread_cond_signal(&m->idle_cond);
-	pthread_mutex_unlock(&m->idle_lock);
-}
-
-static void idle_wait(struct rv_machine *m, uint64_t deadline_ticks)
-{
-	struct timespec ts;
-	uint64_t now = board_mtime(m), wait_ns;
-
-	if (deadline_ticks <= now)
-		return;
-	wait_ns = deadline_ticks == UINT64_MAX ? 100000000ULL
-					      : (deadline_ticks - now) * (1000000000ULL / MTIME_HZ);
-	if (wait_ns > 100000000ULL)
-		wait_ns = 100000000ULL;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (ts.tv_nsec + wait_ns) / 1000000000ULL;
-	ts.tv_nsec = (ts.tv_nsec + wait_ns) % 1000000000ULL;
-	pthread_mutex_lock(&m->idle_lock);
-	while (!atomic_load(&m->kicked) && !vm_should_stop(m->vm)) {
-		if (pthread_cond_timedwait(&m->idle_cond, &m->idle_lock, &ts))
-			break;
-	}
-	atomic_store(&m->kicked, 0);
-	pthread_mutex_unlock(&m->idle_lock);
-}
-
-static void run_harts(struct rv_machine *m)
-{
-	uint64_t limit = m->vm->cfg->max_insns, executed = 0;
-
-	while (!vm_should_stop(m->vm)) {
-		bool any = false;
-		uint64_t deadline;
-
-		for (int i = 0; i < m->nr_harts; i++) {
-			struct hart *h = m->harts[i];
-			int st = atomic_load(&h->state);
-			if (st == HART_WFI && (atomic_load(&h->mip) & h->mie))
-				atomic_store(&h->state, st = HART_RUNNING);
-			if (st != HART_RUNNING)
-				continue;
-			hart_run(h, SLICE);
-			executed += SLICE - h->budget;
-			any = true;
-		}
-		deadline = clint_update_timers(m);
-		if (limit && executed >= limit) {
-			warn("instruction limit (%llu) reached", (unsigned long long)limit);
-			vm_request_exit(m->vm, VM_FAIL, 3);
-		}
-		if (!any)
-			idle_wait(m, deadline);
-	}
-}
-
-/* --- the machine --- */
-
-static void create_device(struct vm *vm, const char *model, uint64_t base, int irq)
-{
-	struct dev_params p = { .base = base, .irq = irq };
-
-	if (vm_create_device(vm, model, &p))
-		die("cannot create device %s", model);
-}
-
-static char *make_bootargs(const struct vm_config *cfg)
-{
-	const char *console = cfg->mode == MODE_PARA ? "console=hvc0" : "console=ttyS0";
-	const char *user = cfg->append ? cfg->append : "";
-	char *s;
-
-	if (strstr(user, "console="))
-		console = "";
-	if (asprintf(&s, "%s%s%s", console, *console && *user ? " " : "", user) < 0)
-		die("out of memory");
-	return s;
-}
-
-int riscv_machine_run(struct vm *vm)
-{
-	struct vm_config *cfg = vm->cfg;
-	struct rv_machine *m = calloc(1, sizeof(*m));
-	const char *firmware = cfg->firmware, *kernel = cfg->kernel, *initrd = cfg->initrd;
-	struct image fw = { 0 }, kimg = { 0 };
-	uint64_t fdt_addr, initrd_start = 0, initrd_end = 0, entry;
-	size_t fdt_size;
-	void *fdt;
-	char *bootargs;
-	int status = 0, why;
-
-	if (!m)
-		die("out of memory");
-	m->vm = vm;
-	m->para = cfg->mode == MODE_PARA;
-	vm->arch = m;
-	pthread_mutex_init(&m->idle_lock, NULL);
-	pthread_mutex_init(&m->dma_lock, NULL);
-	{
-		pthread_condattr_t ca;
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&m->idle_cond, &ca);
-	}
-
-	/* What to boot: a bare firmware (tests), firmware + kernel (full),
-	 * or a kernel alone (para). Without options, the default guest. */
-	if (m->para && firmware)
-		die("--firmware: para mode runs no firmware (SBI is served by trevo)");
-	if (!kernel && (m->para || !firmware)) {
-		kernel = guest_default_file("riscv", "Image");
-		if (!kernel)
-			die("no --kernel given and no default guest built (run `trevo guest build riscv` or `make guest`)");
-		if (!initrd)
-			initrd = guest_default_file("riscv", "initramfs.cpio.gz");
-	}
-	if (!m->para && !firmware)
-		firmware = DEFAULT_FIRMWARE;
-
-	if (gmem_add_region(&vm->mem, BOARD_RAM_BASE, cfg->memory))
-		die("cannot allocate %llu MiB of guest RAM", (unsigned long long)(cfg->memory >> 20));
-	if (gmem_add_region(&vm->mem, BOARD_ROM_BASE, BOARD_ROM_SIZE))
-		die("cannot allocate the boot ROM");
-	m->ram = vm->mem.region[0].host;
-	m->ram_base = BOARD_RAM_BASE;
-	m->ram_size = cfg->memory;
-	m->rom = vm->mem.region[1].host;
-	m->page_flags = calloc(m->ram_size >> 12, 1);
-	m->blocks = code_cache_create(m);
-	if (!m->page_flags || !m->blocks)
-		die("out of memory");
-	vm->mem.on_dma_write = code_note_dma;
-	vm->mem.on_dma_write_opaque = m;
-	m->mtime_origin_ns = host_ns();
-
-	m->nr_harts = cfg->cpus;
-	for (int i = 0; i < m->nr_harts; i++) {
-		m->harts[i] = aligned_alloc(64, (sizeof(struct hart) + 63) & ~63UL);
-		if (!m->harts[i])
-			die("out of memory");
-		hart_init(m->harts[i], m, i, m->para);
-	}
-
-	vm->kick = board_kick;
-	vm->mmio_alloc_next = BOARD_VIRTIO_BASE;
-	vm->mmio_alloc_end = BOARD_VIRTIO_BASE + BOARD_VIRTIO_SLOTS * 0x1000;
-	vm->irq_alloc_next = IRQ_VIRTIO_FIRST;
-	vm->irq_alloc_end = IRQ_VIRTIO_FIRST + BOARD_VIRTIO_SLOTS;
-
-	/* devices */
-	m->plic = plic_create(m, BOARD_PLIC_BASE, PLIC_NR_SOURCES);
-	if (!m->plic)
-		die("cannot create the PLIC");
-	vm->set_irq = plic_set_irq;
-	vm->irq_ctx = m->plic;
-	if (!m->para && clint_create(m, BOARD_CLINT_BASE))
-		die("cannot create the CLINT");
-	create_device(vm, "sifive-test", BOARD_TEST_BASE, -1);
-	create_device(vm, "goldfish-rtc", BOARD_RTC_BASE, IRQ_RTC);
-	create_device(vm, "pvpanic-mmio", BOARD_PVPANIC_BASE, -1);
-	create_device(vm, "ns16550a", BOARD_UART_BASE, IRQ_UART);
-	if (m->para) {
-		create_device(vm, "virtio-console", 0, -1);
-		create_device(vm, "virtio-rng", 0, -1);
-	}
-	if (vm_create_user_devices(vm))
-		exit(EXIT_USAGE);
-
-	/* images */
-	if (firmware) {
-		load_firmware(vm, firmware, &fw);
-		if (fw.tohost && gmem_ptr(&vm->mem, fw.tohost, 8) && fw.tohost >= m->ram_base) {
-			m->has_tohost = true;
-			m->tohost = fw.tohost;
-			m->fromhost = fw.fromhost;
-			m->page_flags[(fw.tohost - m->ram_base) >> 12] |= PAGE_WATCH;
-		}
-	}
-	if (kernel) {
-		load_kernel(vm, kernel, &kimg);
-		if (firmware && fw.end > kimg.entry && fw.entry < kimg.end)
-			die("firmware %s overlaps the kernel at %#llx", firmware,
-			    (unsigned long long)kimg.entry);
-	}
-
-	/* The device tree goes at the top of RAM, the initrd below it. */
-	fdt_addr = (m->ram_base + m->ram_size - FDT_MAX) & ~0xfffULL;
-	if (initrd) {
-		size_t len;
-		uint8_t *buf = read_image("initrd", initrd, &len);
-		uint64_t low = kimg.end ? kimg.end : m->ram_base + BOARD_KERNEL_OFF;
-		initrd_start = (fdt_addr - len) & ~0xfffULL;
-		if (len > fdt_addr - low || initrd_start < low)
-			die("initrd %s: %zu bytes do not fit in guest RAM with the kernel (--memory)",
-			    initrd, len);
-		load_bytes(vm, "initrd", initrd, initrd_start, buf, len);
-		initrd_end = initrd_start + len;
-		free(buf);
-	}
-	bootargs = make_bootargs(cfg);
-	fdt = build_fdt(m, bootargs, initrd_start, initrd_end, &fdt_size);
-	load_bytes(vm, "device tree", "", fdt_addr, fdt, fdt_size);
-	free(fdt);
-	free(bootargs);
-
-	if (m->para) {
-		entry = kimg.entry;
-		for (int i = 0; i < m->nr_harts; i++)
-			atomic_store(&m->harts[i]->state, i == 0 ? HART_RUNNING : HART_STOPPED);
-		m->harts[0]->pc = entry;
-		m->harts[0]->x[10] = 0;
-		m->harts[0]->x[11] = fdt_addr;
-	} else {
-		write_rom(m, fw.entry, fdt_addr, kimg.entry);
-		for (int i = 0; i < m->nr_harts; i++)
-			m->harts[i]->pc = BOARD_ROM_BASE;
-	}
-
-	if (loop_start(vm->loop))
-		die("cannot start the I/O thread");
-	run_harts(m);
-
-	why = atomic_load(&vm->exit_reason);
-	switch (why) {
-	case VM_FAIL:
-		status = atomic_load(&vm->exit_code);
-		if (status == 0)
-			status = 1;
-		break;
-	case VM_REBOOT:
-		warn("guest requested a reboot; stopping");
-		status = 0;
-		break;
-	default:
-		status = 0;
-	}
-	loop_stop(vm->loop);
-	term_restore();
-	return status;
+		vm_request_exit(b->vm, VM_FAIL, (int)((v >> 1) & 0x7fffffff));
 }
 
 /* A syscon-poweroff or syscon-reboot node: writing value to the SiFive test
@@ -627,15 +373,207 @@ static void fdt_syscon_node(void *fdt, const char *name, const char *compatible,
 	FDT_CHECK(fdt_end_node(fdt));
 }
 
-void board_fdt_extra_nodes(struct rv_machine *m, void *fdt)
+/* The board placed the test device and gave it its phandle (create_board). */
+static void fdt_syscon_nodes(struct rv_board *b, void *fdt)
 {
-	struct vm *vm = m->vm;
+	struct vm *vm = b->vm;
 
 	for (int i = 0; i < vm->nr_desc; i++) {
-		if (strncmp(vm->desc[i].compatible, "sifive,test", 11))
+		if (vm->desc[i].phandle != BOARD_TEST_PHANDLE)
 			continue;
 		fdt_syscon_node(fdt, "poweroff", "syscon-poweroff", SIFIVE_TEST_POWEROFF);
 		fdt_syscon_node(fdt, "reboot", "syscon-reboot", SIFIVE_TEST_REBOOT);
 		break;
 	}
 }
+
+/* --- the board's ops ------------------------------------------------------ */
+
+static void create_device(struct vm *vm, const char *model, uint64_t base, int irq)
+{
+	struct dev_params p = { .base = base, .irq = irq };
+
+	if (vm_create_device(vm, model, &p))
+		die("cannot create device %s", model);
+}
+
+static char *make_bootargs(const struct vm_config *cfg)
+{
+	const char *console = cfg->devices == DEVICES_VIRTIO ? "console=hvc0" : "console=ttyS0";
+	const char *user = cfg->append ? cfg->append : "";
+	char *s;
+
+	if (strstr(user, "console="))
+		console = "";
+	if (asprintf(&s, "%s%s%s", console, *console && *user ? " " : "", user) < 0)
+		die_host("out of memory");
+	return s;
+}
+
+static int board_create(struct vm *vm)
+{
+	struct vm_config *cfg = vm->cfg;
+	struct rv_board *b = calloc(1, sizeof(*b));
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	b->vm = vm;
+	b->para = cfg->sbi == SBI_MONITOR;
+	vm->arch = b;
+	if (b->para && cfg->firmware)
+		die("--firmware: SBI in the monitor (para mode) runs no firmware");
+
+	/* Region 0 is main RAM, the engine's fast paths assume it. */
+	if (gmem_add_region(&vm->mem, BOARD_RAM_BASE, cfg->memory))
+		die_host("cannot allocate %llu MiB of guest RAM", (unsigned long long)(cfg->memory >> 20));
+	if (gmem_add_region(&vm->mem, BOARD_ROM_BASE, BOARD_ROM_SIZE))
+		die_host("cannot allocate the boot ROM");
+	if ((err = vm->engine->create(vm)))
+		return err;
+	b->cpu = rv_cpu_of(vm);
+
+	vm->mmio_alloc_next = BOARD_VIRTIO_BASE;
+	vm->mmio_alloc_end = BOARD_VIRTIO_BASE + BOARD_VIRTIO_SLOTS * 0x1000;
+	vm->irq_alloc_next = IRQ_VIRTIO_FIRST;
+	vm->irq_alloc_end = IRQ_VIRTIO_FIRST + BOARD_VIRTIO_SLOTS;
+
+	b->plic = plic_create(b->cpu, BOARD_PLIC_BASE, PLIC_NR_SOURCES);
+	if (!b->plic)
+		die("cannot create the PLIC");
+	if (!b->para && clint_create(b->cpu, BOARD_CLINT_BASE))
+		die("cannot create the CLINT");
+	create_device(vm, "sifive-test", BOARD_TEST_BASE, -1);
+	for (int i = 0; i < vm->nr_desc; i++)
+		if (vm->desc[i].base == BOARD_TEST_BASE)
+			vm->desc[i].phandle = BOARD_TEST_PHANDLE;
+	create_device(vm, "goldfish-rtc", BOARD_RTC_BASE, IRQ_RTC);
+	create_device(vm, "pvpanic-mmio", BOARD_PVPANIC_BASE, -1);
+	create_device(vm, "ns16550a", BOARD_UART_BASE, IRQ_UART);
+	return 0;
+}
+
+/* What to boot: a bare firmware (tests), firmware + kernel (full), or a
+ * kernel alone (para). Without options, the default guest. */
+static int board_load(struct vm *vm)
+{
+	struct rv_board *b = vm->arch;
+	struct vm_config *cfg = vm->cfg;
+	const char *firmware = cfg->firmware, *kernel = cfg->kernel, *initrd = cfg->initrd;
+	struct image fw = { 0 }, kimg = { 0 };
+	uint64_t initrd_start = 0, initrd_end = 0;
+	uint64_t ram_base = BOARD_RAM_BASE, ram_end = BOARD_RAM_BASE + cfg->memory;
+	size_t fdt_size;
+	void *fdt;
+	char *bootargs;
+
+	if (!kernel && (b->para || !firmware)) {
+		kernel = guest_default_file("riscv", "Image");
+		if (!kernel)
+			die("no --kernel given and no default guest built (run `trevo guest build riscv` or `make guest`)");
+		if (!initrd)
+			initrd = guest_default_file("riscv", "initramfs.cpio.gz");
+	}
+	if (!b->para && !firmware)
+		firmware = DEFAULT_FIRMWARE;
+
+	if (firmware) {
+		load_firmware(vm, firmware, &fw);
+		if (fw.tohost && gmem_ptr(&vm->mem, fw.tohost, 8) && fw.tohost >= ram_base) {
+			b->has_tohost = true;
+			b->tohost = fw.tohost;
+			b->fromhost = fw.fromhost;
+			rv_watch_page(b->cpu, fw.tohost, htif_store, b);
+		}
+	}
+	if (kernel) {
+		load_kernel(vm, kernel, &kimg);
+		if (firmware && fw.end > kimg.entry && fw.entry < kimg.end)
+			die("firmware %s overlaps the kernel at %#llx", firmware,
+			    (unsigned long long)kimg.entry);
+	}
+
+	/* The device tree goes at the top of RAM, the initrd below it. */
+	b->fdt_addr = (ram_end - FDT_MAX) & ~0xfffULL;
+	if (initrd) {
+		size_t len;
+		uint8_t *buf = read_image("initrd", initrd, &len);
+		uint64_t low = kimg.end ? kimg.end : ram_base + BOARD_KERNEL_OFF;
+		initrd_start = (b->fdt_addr - len) & ~0xfffULL;
+		if (len > b->fdt_addr - low || initrd_start < low)
+			die("initrd %s: %zu bytes do not fit in guest RAM with the kernel (--memory)",
+			    initrd, len);
+		load_bytes(vm, "initrd", initrd, initrd_start, buf, len);
+		initrd_end = initrd_start + len;
+		free(buf);
+	}
+	bootargs = make_bootargs(cfg);
+	fdt = build_fdt(b, bootargs, initrd_start, initrd_end, &fdt_size);
+	load_bytes(vm, "device tree", "", b->fdt_addr, fdt, fdt_size);
+	free(fdt);
+	free(bootargs);
+
+	if (b->para) {
+		b->entry = kimg.entry;
+	} else {
+		write_rom(vm, fw.entry, b->fdt_addr, kimg.entry);
+		b->entry = BOARD_ROM_BASE;
+	}
+	return 0;
+}
+
+/* Where the harts start, at power-on and after every reset: full mode,
+ * every hart in M-mode at the reset ROM (it passes hartid and the device
+ * tree to the firmware); para mode, hart 0 in S-mode at the kernel with
+ * a0 = hartid, a1 = device tree, the others stopped until SBI HSM starts
+ * them (SBI 2.0, chapter 9). */
+static int board_reset(struct vm *vm)
+{
+	struct rv_board *b = vm->arch;
+	struct vcpu_state st;
+	int err;
+
+	for (int i = 0; i < b->cpu->nr_harts; i++) {
+		if ((err = vm->engine->get_vcpu(vm, i, &st)))
+			return err;
+		st.rv.pc = b->entry;
+		if (b->para) {
+			st.rv.run_state = i == 0 ? 0 : 2;
+			st.rv.x[10] = 0;
+			st.rv.x[11] = b->fdt_addr;
+		}
+		if ((err = vm->engine->set_vcpu(vm, i, &st)))
+			return err;
+	}
+	plic_reset(b->plic);
+	return 0;
+}
+
+static int board_state(struct vm *vm, struct vmstate *s)
+{
+	struct rv_board *b = vm->arch;
+
+	return plic_state(b->plic, s);
+}
+
+static void board_destroy(struct vm *vm)
+{
+	struct rv_board *b = vm->arch;
+
+	if (!b)
+		return;
+	plic_destroy(b->plic);
+	free(b);
+	vm->arch = NULL;
+}
+
+static const struct board_ops riscv_virt_board = {
+	.name = "riscv-virt",
+	.arch = VCPU_ARCH_RISCV64,
+	.create = board_create,
+	.load = board_load,
+	.reset = board_reset,
+	.state = board_state,
+	.destroy = board_destroy,
+};
+BOARD(riscv_virt_board)

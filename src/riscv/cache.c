@@ -10,7 +10,7 @@
 #define CACHE_MAX_INSNS (4u << 20)
 
 struct rv_block_cache {
-	struct rv_machine *m;
+	struct rv_cpu *m;
 	struct rv_block *hash[HASH_SIZE];
 	struct rv_block **page_head;   /* per RAM page: blocks starting there */
 	uint64_t nr_pages;
@@ -23,7 +23,7 @@ static inline unsigned hash_pa(uint64_t pa)
 	return (unsigned)(((pa >> 1) * 0x9E3779B97F4A7C15ULL) >> (64 - HASH_BITS));
 }
 
-struct rv_block_cache *code_cache_create(struct rv_machine *m)
+struct rv_block_cache *code_cache_create(struct rv_cpu *m)
 {
 	struct rv_block_cache *c = calloc(1, sizeof(*c));
 
@@ -78,7 +78,7 @@ struct rv_block *code_cache_lookup(struct rv_block_cache *c, uint64_t pa)
 	return NULL;
 }
 
-static void flush_jcaches(struct rv_machine *m)
+static void flush_jcaches(struct rv_cpu *m)
 {
 	for (int i = 0; i < m->nr_harts; i++)
 		memset(m->harts[i]->jcache, 0, sizeof(m->harts[i]->jcache));
@@ -86,9 +86,9 @@ static void flush_jcaches(struct rv_machine *m)
 
 /* Drop every block (cache full); callers are between blocks. Blocks go to
  * the dead list since the caller may still be about to return into one. */
-static void flush_all(struct rv_block_cache *c)
+void code_cache_flush(struct rv_block_cache *c)
 {
-	struct rv_machine *m = c->m;
+	struct rv_cpu *m = c->m;
 
 	for (unsigned i = 0; i < HASH_SIZE; i++) {
 		struct rv_block *b = c->hash[i];
@@ -117,7 +117,7 @@ static void unlink_hash(struct rv_block_cache *c, struct rv_block *b)
 		*pp = b->hash_next;
 }
 
-void code_invalidate_page(struct rv_machine *m, uint64_t page)
+void code_invalidate_page(struct rv_cpu *m, uint64_t page)
 {
 	struct rv_block_cache *c = m->blocks;
 	struct rv_block *b;
@@ -141,14 +141,14 @@ void code_invalidate_page(struct rv_machine *m, uint64_t page)
 struct rv_block *code_cache_build(struct rv_block_cache *c, uint64_t pa, const uint8_t *page,
 				  const void *const *labels)
 {
-	struct rv_machine *m = c->m;
+	struct rv_cpu *m = c->m;
 	struct rv_insn tmp[BLOCK_MAX_INSNS + 1];
 	unsigned off = pa & 0xfff, n = 0, bytes = 0;
 	struct rv_block *b;
 	bool in_ram = pa - m->ram_base < m->ram_size;
 
 	if (c->nr_insns > CACHE_MAX_INSNS)
-		flush_all(c);
+		code_cache_flush(c);
 	while (n < BLOCK_MAX_INSNS && off + 2 <= 0x1000) {
 		uint32_t raw = page[off] | (uint32_t)page[off + 1] << 8;
 		if ((raw & 3) == 3) {
@@ -199,11 +199,20 @@ struct rv_block *code_cache_build(struct rv_block_cache *c, uint64_t pa, const u
 
 void code_note_dma(void *machine, uint64_t gpa, uint64_t len)
 {
-	struct rv_machine *m = machine;
+	struct rv_cpu *m = machine;
 	uint64_t first, last;
 
-	if (!len || gpa - m->ram_base >= m->ram_size)
+	if (!len)
 		return;
+	if (gpa - m->ram_base >= m->ram_size) {
+		/* Outside main RAM (the reset ROM): no per-page tracking there,
+		 * so whatever was decoded goes. */
+		pthread_mutex_lock(&m->dma_lock);
+		m->dma_overflow = true;
+		atomic_store(&m->dma_pending, 1);
+		pthread_mutex_unlock(&m->dma_lock);
+		return;
+	}
 	first = (gpa - m->ram_base) >> 12;
 	last = (gpa - m->ram_base + len - 1) >> 12;
 	if (last >= m->ram_size >> 12)
@@ -221,11 +230,11 @@ void code_note_dma(void *machine, uint64_t gpa, uint64_t len)
 	}
 }
 
-void code_apply_dma(struct rv_machine *m)
+void code_apply_dma(struct rv_cpu *m)
 {
 	pthread_mutex_lock(&m->dma_lock);
 	if (m->dma_overflow)
-		flush_all(m->blocks);
+		code_cache_flush(m->blocks);
 	else
 		for (int i = 0; i < m->nr_dma_pages; i++)
 			code_invalidate_page(m, m->dma_pages[i]);

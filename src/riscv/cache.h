@@ -6,7 +6,8 @@
 #ifndef TREVO_RISCV_CACHE_H
 #define TREVO_RISCV_CACHE_H
 
-#include "board.h"
+#include "../vm.h"
+#include "cpu.h"
 #include "decode.h"
 
 #define BLOCK_MAX_INSNS 64
@@ -26,23 +27,27 @@ struct rv_block {
 
 struct rv_block_cache;
 
-struct rv_block_cache *code_cache_create(struct rv_machine *m);
+struct rv_block_cache *code_cache_create(struct rv_cpu *m);
 void code_cache_destroy(struct rv_block_cache *c);
 struct rv_block *code_cache_lookup(struct rv_block_cache *c, uint64_t pa);
 /* Decode a new block at pc (physical pa, page mapped at host page).
  * labels: the interpreter's handler for each op. NULL on allocation failure
- * (the caller flushes and retries). */
+ * (find_block in exec.c then flushes the cache, retries once, and raises a
+ * fetch access fault if that fails too). */
 struct rv_block *code_cache_build(struct rv_block_cache *c, uint64_t pa, const uint8_t *page,
 				  const void *const *labels);
+/* Drop every block (cache full, out of memory, code outside main RAM
+ * rewritten); only between blocks. */
+void code_cache_flush(struct rv_block_cache *c);
 /* Drop the blocks of a RAM page (index from ram_base). */
-void code_invalidate_page(struct rv_machine *m, uint64_t page);
+void code_invalidate_page(struct rv_cpu *m, uint64_t page);
 /* Free blocks dropped earlier; only between blocks (no block running). */
 void code_cache_reap(struct rv_block_cache *c);
 /* Queue DMA writes from device threads; the CPU thread applies them. */
 void code_note_dma(void *machine, uint64_t gpa, uint64_t len);
-void code_apply_dma(struct rv_machine *m);
+void code_apply_dma(struct rv_cpu *m);
 
 uint8_t *mmu_fetch_page(struct hart *h, uint64_t pc, uint64_t *pa_out);
-void mmu_drop_write_mappings(struct rv_machine *m, uint64_t pa_page);
+void mmu_drop_write_mappings(struct rv_cpu *m, uint64_t pa_page);
 
 #endif

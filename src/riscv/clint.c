@@ -1,37 +1,18 @@
 /* The SiFive CLINT (core-local interruptor): msip per hart at +0,
  * mtimecmp per hart at +0x4000, mtime at +0xbff8, as OpenSBI's ACLINT/CLINT
  * drivers and the RISC-V test suites expect. mtime counts at MTIME_HZ from
- * the host's monotonic clock. */
+ * the host's monotonic clock (the engine's timebase, rv_mtime). The timer
+ * compare values are part of each hart's state, as Sstc would have them, so
+ * that they travel with the vCPU state. */
 #include "board.h"
 
 #define CLINT_MSIP     0x0000
 #define CLINT_MTIMECMP 0x4000
 #define CLINT_MTIME    0xbff8
 
-uint64_t board_mtime(struct rv_machine *m)
-{
-	return (host_ns() - m->mtime_origin_ns) / (1000000000ULL / MTIME_HZ);
-}
-
-uint64_t clint_update_timers(struct rv_machine *m)
-{
-	uint64_t now = board_mtime(m), next = UINT64_MAX;
-
-	for (int i = 0; i < m->nr_harts; i++) {
-		struct hart *h = m->harts[i];
-		bool due = now >= h->timecmp;
-		bool pending = atomic_load_explicit(&h->mip, memory_order_relaxed) & h->timer_bit;
-		if (due != pending)
-			hart_set_mip(h, h->timer_bit, due);
-		if (!due && h->timecmp < next)
-			next = h->timecmp;
-	}
-	return next;
-}
-
 static uint64_t clint_read(void *opaque, uint64_t off, unsigned size)
 {
-	struct rv_machine *m = opaque;
+	struct rv_cpu *m = opaque;
 	uint64_t v = 0;
 	unsigned shift = (off & 4) * 8;
 
@@ -42,7 +23,7 @@ static uint64_t clint_read(void *opaque, uint64_t off, unsigned size)
 	if (off >= CLINT_MTIMECMP && off < CLINT_MTIMECMP + 8 * (uint64_t)m->nr_harts)
 		v = m->harts[(off - CLINT_MTIMECMP) / 8]->timecmp;
 	else if (off >= CLINT_MTIME && off < CLINT_MTIME + 8)
-		v = board_mtime(m);
+		v = rv_mtime(m);
 	else
 		return 0;
 	return size == 8 ? v : (uint32_t)(v >> shift);
@@ -50,7 +31,7 @@ static uint64_t clint_read(void *opaque, uint64_t off, unsigned size)
 
 static void clint_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
-	struct rv_machine *m = opaque;
+	struct rv_cpu *m = opaque;
 	unsigned shift = (off & 4) * 8;
 
 	if (off < CLINT_MSIP + 4 * (uint64_t)m->nr_harts) {
@@ -65,16 +46,16 @@ static void clint_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 		else
 			h->timecmp = (h->timecmp & ~(0xffffffffULL << shift)) |
 				     ((val & 0xffffffffULL) << shift);
-		clint_update_timers(m);
+		rv_update_timers(m);
 		return;
 	}
 	if (off >= CLINT_MTIME && off < CLINT_MTIME + 8) {
-		/* writing mtime moves the origin so that it reads back val */
-		uint64_t now = board_mtime(m), want = val;
+		/* writing mtime moves the timebase so that it reads back val */
+		uint64_t now = rv_mtime(m), want = val;
 		if (size != 8)
 			want = (now & ~(0xffffffffULL << shift)) | ((val & 0xffffffffULL) << shift);
-		m->mtime_origin_ns += (now - want) * (1000000000ULL / MTIME_HZ);
-		clint_update_timers(m);
+		rv_set_mtime(m, want);
+		rv_update_timers(m);
 	}
 }
 
@@ -85,7 +66,7 @@ static const struct mmio_ops clint_ops = {
 
 static void clint_fdt(void *fdt, void *opaque);
 
-int clint_create(struct rv_machine *m, uint64_t base)
+int clint_create(struct rv_cpu *m, uint64_t base)
 {
 	struct dev_desc d = {
 		.node_name = "clint",
@@ -107,7 +88,7 @@ int clint_create(struct rv_machine *m, uint64_t base)
 /* interrupts-extended: each hart's MSI (3) and MTI (7) */
 static void clint_fdt(void *fdt, void *opaque)
 {
-	struct rv_machine *m = opaque;
+	struct rv_cpu *m = opaque;
 	fdt32_t cells[MAX_HARTS * 4];
 
 	for (int i = 0; i < m->nr_harts; i++) {

@@ -7,12 +7,14 @@
 #ifndef TREVO_RISCV_CPU_H
 #define TREVO_RISCV_CPU_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "../common.h"
 #include "fpu.h"
 
-struct rv_machine;
+struct rv_cpu;
+struct vm;
 
 enum { PRV_U = 0, PRV_S = 1, PRV_M = 3 };
 
@@ -121,14 +123,95 @@ struct hart {
 	_Atomic int state;     /* enum hart_state */
 	bool para;             /* SBI is answered by the monitor (--mode para) */
 	int id;
-	struct rv_machine *m;
+	struct rv_cpu *cpu;
 	struct rv_block *xblock;  /* scratch block for an instruction crossing pages */
+
+	/* counters for query-stats (cold) */
+	struct hart_stats {
+		uint64_t exceptions[16];  /* by cause */
+		uint64_t interrupts[12];  /* by cause */
+		uint64_t sbi_calls[9];    /* by extension: SBI_STAT_* (sbi.h) */
+		uint64_t wfi;
+	} stats;
 };
+
+#define MAX_HARTS 8
+#define PAGE_CODE  1
+#define PAGE_WATCH 2
+
+/* The software CPU as an engine (engine.c "interp"): the harts and what they
+ * share. It knows guest RAM and the VM's bus, never the board: devices are
+ * reached through vm_mmio_read/write, and the board's HTIF watch is a hook. */
+struct rv_cpu {
+	struct vm *vm;
+	int nr_harts;
+	struct hart *harts[MAX_HARTS];
+	struct rv_block_cache *blocks;   /* decoded code, shared by all harts */
+
+	/* Main RAM (guest memory region 0), for the CPU's fast paths. */
+	uint8_t *ram;
+	uint64_t ram_base, ram_size;
+	/* Per RAM page: PAGE_CODE (instructions decoded from it: stores must
+	 * invalidate them), PAGE_WATCH (a store hook, HTIF tohost). Written by
+	 * the CPU thread only. */
+	uint8_t *page_flags;
+	/* Device DMA into code pages, queued by I/O threads for the CPU thread. */
+	pthread_mutex_t dma_lock;
+	uint64_t dma_pages[64];
+	int nr_dma_pages;
+	bool dma_overflow;
+	_Atomic int dma_pending;
+	bool para;                       /* SBI answered by the monitor */
+
+	/* mtime = (host_ns() - mtime_origin_ns) / 100; frozen while paused */
+	uint64_t mtime_origin_ns;
+	uint64_t paused_at_ns;
+
+	/* A store to a PAGE_WATCH page calls watch (the board's HTIF). */
+	void (*watch)(void *opaque, uint64_t pa, unsigned size);
+	void *watch_opaque;
+
+	/* WFI sleep: all harts idle -> wait for a timer or a kick */
+	pthread_mutex_t idle_lock;
+	pthread_cond_t idle_cond;
+	_Atomic int kicked;
+
+	/* The host thread that runs the harts round-robin, and its parking
+	 * handshake with the controller (engine.h). */
+	pthread_t thread;
+	bool started;
+	_Atomic int tid;
+	pthread_mutex_t park_lock;
+	pthread_cond_t park_cond;
+	bool parked, quit;
+	uint64_t executed;               /* for --max-insns */
+};
+
+/* --- the engine's interface for the board and its devices --- */
+
+/* The software CPU of a VM (vm->engine_state of the "interp" engine). */
+struct rv_cpu *rv_cpu_of(struct vm *vm);
+/* Wake the hart thread (interrupt raised); any thread. */
+void rv_cpu_kick(struct rv_cpu *m);
+/* The timebase (MTIME_HZ ticks since power-on, stopped while paused). */
+uint64_t rv_mtime(struct rv_cpu *m);
+/* Move the timebase so that it reads now (CLINT mtime writes). */
+void rv_set_mtime(struct rv_cpu *m, uint64_t now);
+/* Raise MTIP/STIP on harts whose timecmp has passed; returns the earliest
+ * pending deadline in mtime ticks (UINT64_MAX: none). */
+uint64_t rv_update_timers(struct rv_cpu *m);
+/* Call fn on every store to the RAM page holding pa (HTIF tohost). */
+void rv_watch_page(struct rv_cpu *m, uint64_t pa, void (*fn)(void *, uint64_t, unsigned),
+		   void *opaque);
+
+#define MTIME_HZ 10000000ULL               /* 10 MHz timebase */
 
 /* --- interface used by the board and devices --- */
 
-void hart_init(struct hart *h, struct rv_machine *m, int id, bool para);
+void hart_init(struct hart *h, struct rv_cpu *m, int id, bool para);
 void hart_reset(struct hart *h, uint64_t pc);
+/* All state as at power-on (system reset). */
+void hart_power_on(struct hart *h);
 /* Run until the slice budget is spent, the hart waits (WFI), or the VM stops. */
 void hart_run(struct hart *h, int64_t budget);
 /* Raise or lower interrupt-pending bits; any thread. */

@@ -1,7 +1,7 @@
 /* Control and status registers (privileged spec 1.12, chapters 2-4;
  * unprivileged Zicsr and Zicntr). Unknown CSRs and accesses without the
  * privilege raise illegal-instruction (the caller does it on -1). */
-#include "board.h"
+#include "../vm.h"
 #include "cpu.h"
 
 enum {
@@ -78,7 +78,7 @@ int csr_read(struct hart *h, unsigned csr, uint64_t *val)
 	case CSR_CYCLE: case CSR_INSTRET: case CSR_TIME:
 		if (!counter_allowed(h, csr))
 			return -1;
-		*val = csr == CSR_TIME ? board_mtime(h->m) : h->instret;
+		*val = csr == CSR_TIME ? rv_mtime(h->cpu) : h->instret;
 		return 0;
 	case CSR_MCYCLE: case CSR_MINSTRET:
 		*val = h->instret;

@@ -3,9 +3,9 @@
  * timer and budget checks happen between blocks (STYLE.md lesson 7). */
 #include <string.h>
 
-#include "board.h"
-#include "cache.h"
+#include "../vm.h"
 #include "cpu.h"
+#include "cache.h"
 #include "sbi.h"
 
 /* instructions a slice may overrun while the hart is in M-mode */
@@ -21,7 +21,7 @@ static inline int64_t sext32(uint64_t v)
 static struct rv_block *find_block(struct hart *h, uint64_t pc, const void *const *labels,
 				   bool *cacheable)
 {
-	struct rv_machine *m = h->m;
+	struct rv_cpu *m = h->cpu;
 	uint64_t pa;
 	uint8_t *page = mmu_fetch_page(h, pc, &pa);
 	struct rv_block *b;
@@ -60,6 +60,14 @@ static struct rv_block *find_block(struct hart *h, uint64_t pc, const void *cons
 	if (!b)
 		b = code_cache_build(m->blocks, pa, page, labels);
 	if (!b) {
+		/* Out of host memory for decoded code: empty the cache (its
+		 * blocks go to the dead list, freed between slices) and try
+		 * once more; if that fails too, the fetch fails as a guest
+		 * access fault rather than bringing trevo down. */
+		code_cache_flush(m->blocks);
+		b = code_cache_build(m->blocks, pa, page, labels);
+	}
+	if (!b) {
 		hart_raise(h, CAUSE_FETCH_ACCESS, pc);
 		return NULL;
 	}
@@ -73,7 +81,7 @@ void hart_run(struct hart *h, int64_t budget)
 		RV_OPS(RV_OP_LABEL)
 #undef RV_OP_LABEL
 	};
-	struct rv_machine *m = h->m;
+	struct rv_cpu *m = h->cpu;
 	uint64_t *const x = h->x;
 	const struct rv_insn *i;
 	struct rv_block *b, *link_from = NULL;
@@ -444,6 +452,7 @@ void hart_run(struct hart *h, int64_t budget)
 		/* 3.1.6.5: TW traps WFI below M; U-mode WFI is illegal with S present */
 		if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MSTATUS_TW)))
 			ILLEGAL();
+		h->stats.wfi++;
 		if (!(atomic_load(&h->mip) & h->mie))
 			atomic_store(&h->state, HART_WFI);
 		JUMP(PC + 4);

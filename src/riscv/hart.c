@@ -2,25 +2,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "board.h"
-#include "cache.h"
+#include "../vm.h"
 #include "cpu.h"
+#include "cache.h"
 
 #define MISA_RV64 (2ULL << 62)
 #define MISA_EXT(c) (1ULL << ((c) - 'A'))
 
-void hart_init(struct hart *h, struct rv_machine *m, int id, bool para)
+void hart_init(struct hart *h, struct rv_cpu *m, int id, bool para)
 {
 	memset(h, 0, sizeof(*h));
-	h->m = m;
+	h->cpu = m;
+	h->id = id;
+	h->para = para;
+	h->xblock = calloc(1, sizeof(struct rv_block) + 2 * sizeof(struct rv_insn));
+	if (!h->xblock)
+		die_host("out of memory");
+	hart_power_on(h);
+}
+
+/* Everything as at power-on, not only what 3.4 "Reset" specifies: a system
+ * reset must not leave the previous run's CSRs, registers or counters. */
+void hart_power_on(struct hart *h)
+{
+	struct rv_cpu *m = h->cpu;
+	struct rv_block *xblock = h->xblock;
+	struct hart_stats stats = h->stats;   /* counters live on across resets */
+	int id = h->id;
+	bool para = h->para;
+
+	memset(h, 0, sizeof(*h));
+	h->cpu = m;
 	h->id = id;
 	h->mhartid = id;
 	h->para = para;
+	h->xblock = xblock;
+	h->stats = stats;
 	h->misa = MISA_RV64 | MISA_EXT('A') | MISA_EXT('C') | MISA_EXT('D') | MISA_EXT('F') |
 		  MISA_EXT('I') | MISA_EXT('M') | MISA_EXT('S') | MISA_EXT('U');
-	h->xblock = calloc(1, sizeof(struct rv_block) + 2 * sizeof(struct rv_insn));
-	if (!h->xblock)
-		die("out of memory");
 	hart_reset(h, 0);
 }
 

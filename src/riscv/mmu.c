@@ -3,9 +3,9 @@
  * holding decoded code, HTIF tohost). */
 #include <string.h>
 
-#include "board.h"
-#include "cache.h"
+#include "../vm.h"
 #include "cpu.h"
+#include "cache.h"
 
 #define PTE_V (1ULL << 0)
 #define PTE_R (1ULL << 1)
@@ -40,14 +40,15 @@ void tlb_flush(struct hart *h)
 	memset(h->jcache, 0, sizeof(h->jcache));
 }
 
-/* Host pointer for a physical range inside RAM (or, when rom is set, the
- * reset ROM), else NULL. */
-static uint8_t *phys_ptr(struct rv_machine *m, uint64_t pa, unsigned len, bool rom)
+/* Host pointer for a physical range inside main RAM (or, when rom is set,
+ * any other guest memory region, such as the board's reset ROM, which the
+ * CPU may fetch and read but never write), else NULL. */
+static uint8_t *phys_ptr(struct rv_cpu *m, uint64_t pa, unsigned len, bool rom)
 {
 	if (pa - m->ram_base < m->ram_size && len <= m->ram_size - (pa - m->ram_base))
 		return m->ram + (pa - m->ram_base);
-	if (rom && pa - BOARD_ROM_BASE < BOARD_ROM_SIZE && len <= BOARD_ROM_SIZE - (pa - BOARD_ROM_BASE))
-		return m->rom + (pa - BOARD_ROM_BASE);
+	if (rom)
+		return gmem_ptr(&m->vm->mem, pa, len);
 	return NULL;
 }
 
@@ -72,7 +73,7 @@ int mmu_translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa)
 	a = (h->satp & PPN_MASK) << 12;
 	for (int lvl = levels - 1; lvl >= 0; lvl--) {
 		uint64_t pte_addr = a + ((va >> (12 + 9 * lvl)) & 511) * 8;
-		uint8_t *p = phys_ptr(h->m, pte_addr, 8, false);
+		uint8_t *p = phys_ptr(h->cpu, pte_addr, 8, false);
 		uint64_t pte, ppn, need;
 
 		if (!p)
@@ -132,7 +133,7 @@ static inline unsigned tlb_index(uint64_t va)
 /* One access that stays within a page. */
 static int load_one(struct hart *h, uint64_t va, unsigned size, uint64_t *val)
 {
-	struct rv_machine *m = h->m;
+	struct rv_cpu *m = h->cpu;
 	uint64_t pa;
 	uint8_t *p;
 
@@ -146,7 +147,7 @@ static int load_one(struct hart *h, uint64_t va, unsigned size, uint64_t *val)
 		tlb_fill(&h->tlb_r[tlb_index(va)], va, pa, p);
 		return 0;
 	}
-	if (board_mmio_read(m, pa, size, val))
+	if (vm_mmio_read(m->vm, pa, size, val))
 		return fault(h, CAUSE_LOAD_ACCESS, va);
 	return 0;
 }
@@ -171,7 +172,7 @@ int mmu_load_slow(struct hart *h, uint64_t va, unsigned size, uint64_t *val)
 /* Returns 1 when the store hit decoded code, so the current block ends. */
 static int store_one(struct hart *h, uint64_t va, unsigned size, uint64_t val)
 {
-	struct rv_machine *m = h->m;
+	struct rv_cpu *m = h->cpu;
 	uint64_t pa, page;
 	uint8_t *p;
 	int ret = 0;
@@ -180,7 +181,7 @@ static int store_one(struct hart *h, uint64_t va, unsigned size, uint64_t val)
 		return -1;
 	p = phys_ptr(m, pa, size, false);
 	if (!p) {
-		if (board_mmio_write(m, pa, size, val))
+		if (vm_mmio_write(m->vm, pa, size, val))
 			return fault(h, CAUSE_STORE_ACCESS, va);
 		return 0;
 	}
@@ -191,8 +192,8 @@ static int store_one(struct hart *h, uint64_t va, unsigned size, uint64_t val)
 			code_invalidate_page(m, page);
 			ret = 1;
 		}
-		if (m->page_flags[page] & PAGE_WATCH) {
-			board_htif_store(m, pa, size);
+		if ((m->page_flags[page] & PAGE_WATCH) && m->watch) {
+			m->watch(m->watch_opaque, pa, size);
 			return 1;
 		}
 	}
@@ -224,7 +225,7 @@ int mmu_store_slow(struct hart *h, uint64_t va, unsigned size, uint64_t val)
 
 void *mmu_amo_ptr(struct hart *h, uint64_t va, unsigned size, bool is_lr)
 {
-	struct rv_machine *m = h->m;
+	struct rv_cpu *m = h->cpu;
 	uint64_t pa, page;
 	uint8_t *p;
 
@@ -254,7 +255,7 @@ int mmu_fetch16(struct hart *h, uint64_t va, uint16_t *val)
 
 	if (mmu_translate(h, va, ACC_EXEC, &pa))
 		return -1;
-	p = phys_ptr(h->m, pa, 2, true);
+	p = phys_ptr(h->cpu, pa, 2, true);
 	if (!p)
 		return fault(h, CAUSE_FETCH_ACCESS, va);
 	memcpy(val, p, 2);
@@ -274,7 +275,7 @@ uint8_t *mmu_fetch_page(struct hart *h, uint64_t pc, uint64_t *pa_out)
 	}
 	if (mmu_translate(h, pc, ACC_EXEC, &pa))
 		return NULL;
-	p = phys_ptr(h->m, pa, 2, true);
+	p = phys_ptr(h->cpu, pa, 2, true);
 	if (!p) {
 		fault(h, CAUSE_FETCH_ACCESS, pc);
 		return NULL;
@@ -284,7 +285,7 @@ uint8_t *mmu_fetch_page(struct hart *h, uint64_t pc, uint64_t *pa_out)
 	return p - (pa & 0xfff);
 }
 
-void mmu_drop_write_mappings(struct rv_machine *m, uint64_t pa_page)
+void mmu_drop_write_mappings(struct rv_cpu *m, uint64_t pa_page)
 {
 	for (int i = 0; i < m->nr_harts; i++) {
 		struct hart *h = m->harts[i];

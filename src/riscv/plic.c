@@ -23,6 +23,9 @@
  * never calling back here), so the MEIP/SEIP levels always match the state. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "../vmstate.h"
 
 #include "board.h"
 
@@ -39,7 +42,7 @@
 
 struct plic {
 	pthread_mutex_t lock;
-	struct rv_machine *m;
+	struct rv_cpu *m;
 	unsigned nr_sources;                  /* valid ids: 1..nr_sources */
 	uint32_t priority[PLIC_MAX_SOURCES + 1];
 	uint32_t line[PLIC_WORDS];            /* input level of each source */
@@ -247,7 +250,7 @@ static const struct mmio_ops plic_ops = {
 /* Maps the PLIC at base (BOARD_PLIC_SIZE bytes) and makes it the VM's
  * interrupt controller (vm->set_irq). nr_sources: highest source id, the
  * device tree's riscv,ndev. */
-struct plic *plic_create(struct rv_machine *m, uint64_t base, unsigned nr_sources)
+struct plic *plic_create(struct rv_cpu *m, uint64_t base, unsigned nr_sources)
 {
 	struct plic *p;
 
@@ -265,8 +268,78 @@ struct plic *plic_create(struct rv_machine *m, uint64_t base, unsigned nr_source
 		free(p);
 		return NULL;
 	}
-	m->plic = p;
 	m->vm->set_irq = plic_set_irq;
 	m->vm->irq_ctx = p;
 	return p;
+}
+
+/* Power-on: priorities, enables, thresholds zero, nothing pending or
+ * claimed; the input lines keep their level (the devices drive them, and
+ * reset them themselves), and every hart's external-interrupt bit drops. */
+void plic_reset(struct plic *p)
+{
+	pthread_mutex_lock(&p->lock);
+	memset(p->priority, 0, sizeof(p->priority));
+	memset(p->pending, 0, sizeof(p->pending));
+	memset(p->claimed, 0, sizeof(p->claimed));
+	memset(p->enable, 0, sizeof(p->enable));
+	memset(p->threshold, 0, sizeof(p->threshold));
+	for (unsigned ctx = 0; ctx < PLIC_NR_CONTEXTS; ctx++)
+		p->eip[ctx] = true;   /* so that plic_update lowers every line */
+	plic_update(p);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Everything the guest programmed and the gateway's state (version 1). */
+int plic_state(struct plic *p, struct vmstate *s)
+{
+	int ver = vms_version(s, 1);
+
+	if (ver < 0)
+		return ver;
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 0; i <= PLIC_MAX_SOURCES; i++)
+		vms_u32(s, &p->priority[i]);
+	for (unsigned w = 0; w < PLIC_WORDS; w++) {
+		vms_u32(s, &p->line[w]);
+		vms_u32(s, &p->pending[w]);
+		vms_u32(s, &p->claimed[w]);
+	}
+	for (unsigned ctx = 0; ctx < PLIC_NR_CONTEXTS; ctx++) {
+		for (unsigned w = 0; w < PLIC_WORDS; w++)
+			vms_u32(s, &p->enable[ctx][w]);
+		vms_u32(s, &p->threshold[ctx]);
+	}
+	if (s->loading) {
+		for (unsigned i = 0; i <= PLIC_MAX_SOURCES; i++)
+			p->priority[i] &= PLIC_PRIORITY_MASK;
+		for (unsigned w = 0; w < PLIC_WORDS; w++) {
+			/* ids past nr_sources (and id 0) do not exist */
+			for (unsigned b = 0; b < 32; b++) {
+				unsigned id = w * 32 + b;
+				if (id == 0 || id > p->nr_sources) {
+					bit_set(p->line, id, false);
+					bit_set(p->pending, id, false);
+					bit_set(p->claimed, id, false);
+				}
+			}
+		}
+		for (unsigned ctx = 0; ctx < PLIC_NR_CONTEXTS; ctx++) {
+			p->threshold[ctx] &= PLIC_PRIORITY_MASK;
+			/* the opposite of what it should be: plic_update then
+			 * drives every hart's line afresh */
+			p->eip[ctx] = plic_best(p, ctx) == 0;
+		}
+		plic_update(p);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return vms_error(s);
+}
+
+void plic_destroy(struct plic *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_destroy(&p->lock);
+	free(p);
 }

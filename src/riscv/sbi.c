@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "../host/console.h"
-#include "board.h"
+#include "../vm.h"
+#include "cpu.h"
 #include "cache.h"
 #include "sbi.h"
 
@@ -54,7 +55,7 @@ static void set_timer(struct hart *h, uint64_t when)
 {
 	h->timecmp = when;
 	hart_set_mip(h, MIP_STIP, false);
-	clint_update_timers(h->m);
+	rv_update_timers(h->cpu);
 }
 
 /* Walk the harts named by (mask, base) per SBI 3.1 "hart mask"; base -1
@@ -62,7 +63,7 @@ static void set_timer(struct hart *h, uint64_t when)
 static bool for_each_hart(struct hart *h, uint64_t mask, uint64_t base,
 			  void (*fn)(struct hart *target, void *arg), void *arg)
 {
-	struct rv_machine *m = h->m;
+	struct rv_cpu *m = h->cpu;
 
 	if (base == ~0ULL) {
 		for (int i = 0; i < m->nr_harts; i++)
@@ -105,7 +106,7 @@ static uint64_t legacy_mask(struct hart *h, uint64_t va)
 
 static void hsm(struct hart *h, uint64_t fid)
 {
-	struct rv_machine *m = h->m;
+	struct rv_cpu *m = h->cpu;
 	uint64_t id = h->x[A0];
 	struct hart *t;
 
@@ -151,7 +152,7 @@ static void hsm(struct hart *h, uint64_t fid)
 
 static void dbcn(struct hart *h, uint64_t fid)
 {
-	struct rv_machine *m = h->m;
+	struct rv_cpu *m = h->cpu;
 	struct console *con = m->vm->console;
 	uint64_t n = h->x[A0], pa = h->x[A1];
 
@@ -188,11 +189,32 @@ static void dbcn(struct hart *h, uint64_t fid)
 	}
 }
 
+const char *const sbi_stat_names[SBI_STAT_COUNT] = {
+	"sbi-legacy", "sbi-base", "sbi-time", "sbi-ipi", "sbi-rfence", "sbi-hsm", "sbi-srst",
+	"sbi-dbcn", "sbi-other",
+};
+
+static unsigned stat_index(uint64_t ext)
+{
+	switch (ext) {
+	case EXT_BASE: return SBI_STAT_BASE;
+	case EXT_TIME: return SBI_STAT_TIME;
+	case EXT_IPI: return SBI_STAT_IPI;
+	case EXT_RFENCE: return SBI_STAT_RFENCE;
+	case EXT_HSM: return SBI_STAT_HSM;
+	case EXT_SRST: return SBI_STAT_SRST;
+	case EXT_DBCN: return SBI_STAT_DBCN;
+	default: return ext <= 8 ? SBI_STAT_LEGACY : SBI_STAT_OTHER;
+	}
+}
+
 void sbi_call(struct hart *h)
 {
-	struct rv_machine *m = h->m;
+	struct rv_cpu *m = h->cpu;
 	uint64_t ext = h->x[A7], fid = h->x[A6];
 
+	_Static_assert(SBI_STAT_COUNT <= ARRAY_SIZE(h->stats.sbi_calls), "sbi stats");
+	h->stats.sbi_calls[stat_index(ext)]++;
 	switch (ext) {
 	case 0x00: /* legacy set_timer */
 		set_timer(h, h->x[A0]);

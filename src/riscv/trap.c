@@ -1,6 +1,6 @@
 /* Traps (privileged spec 3.1.6-3.1.9, 3.3.2, 4.1.1): exceptions and
  * interrupts with delegation, xRET, privilege changes. */
-#include "board.h"
+#include "../vm.h"
 #include "cpu.h"
 
 void hart_set_priv(struct hart *h, int priv)
@@ -19,12 +19,16 @@ void hart_raise(struct hart *h, uint64_t cause, uint64_t tval)
 	uint64_t deleg = irq ? h->mideleg : h->medeleg;
 	uint64_t s = h->mstatus;
 
+	if (irq)
+		h->stats.interrupts[code < ARRAY_SIZE(h->stats.interrupts) ? code : 0]++;
+	else
+		h->stats.exceptions[code < ARRAY_SIZE(h->stats.exceptions) ? code : 0]++;
 	if (h->para && !irq && h->priv == PRV_S && !((deleg >> code) & 1)) {
 		/* No M-mode exists in para mode: a trap that would go there means
 		 * the guest is broken. */
 		warn("hart %d: unhandled trap cause %llu at pc %#llx (tval %#llx)", h->id,
 		     (unsigned long long)code, (unsigned long long)h->pc, (unsigned long long)tval);
-		vm_request_exit(h->m->vm, VM_FAIL, 1);
+		vm_request_exit(h->cpu->vm, VM_FAIL, 1);
 		atomic_store(&h->state, HART_STOPPED);
 		return;
 	}
@@ -136,8 +140,7 @@ void hart_set_mip(struct hart *h, uint64_t bits, bool level)
 {
 	if (level) {
 		atomic_fetch_or(&h->mip, bits);
-		if (h->m->vm->kick)
-			h->m->vm->kick(h->m->vm);
+		rv_cpu_kick(h->cpu);
 	} else {
 		atomic_fetch_and(&h->mip, ~bits);
 	}

@@ -7,7 +7,7 @@
 
 #include <sys/mman.h>
 
-void device_model_register(const struct device_model *m) { (void)m; }
+void device_model_register(const struct device_ops *m) { (void)m; }
 int virtio_plug(struct vm *vm, const struct dev_params *p, const struct virtio_dev_ops *ops,
 		void *opaque, struct virtio_dev **out)
 {

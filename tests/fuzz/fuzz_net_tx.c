@@ -7,7 +7,7 @@
 
 /* The pieces of Trevo virtio-net.c links against but this target never
  * reaches (device creation). */
-void device_model_register(const struct device_model *m) { (void)m; }
+void device_model_register(const struct device_ops *m) { (void)m; }
 struct net_backend *tap_open(const char *name) { (void)name; return NULL; }
 struct net_backend *slirp_open(const char *o) { (void)o; return NULL; }
 int virtio_plug(struct vm *vm, const struct dev_params *p, const struct virtio_dev_ops *ops,

@@ -40,7 +40,7 @@ int main(void)
 {
 	struct vm_config cfg = { 0 };
 	struct vm vm = { .cfg = &cfg };
-	struct rv_machine m = { .vm = &vm, .nr_harts = 2 };
+	struct rv_cpu m = { .vm = &vm, .nr_harts = 2 };
 	struct plic *p;
 	struct hart *h0, *h1;
 
@@ -48,13 +48,13 @@ int main(void)
 	pthread_cond_init(&m.idle_cond, NULL);
 	h0 = calloc(1, sizeof(*h0));
 	h1 = calloc(1, sizeof(*h1));
-	h0->m = h1->m = &m;
+	h0->cpu = h1->cpu = &m;
 	h1->id = 1;
 	m.harts[0] = h0;
 	m.harts[1] = h1;
 
 	p = plic_create(&m, BOARD_PLIC_BASE, PLIC_NR_SOURCES);
-	CHECK("create", p && m.plic == p && vm.set_irq == plic_set_irq && vm.irq_ctx == p);
+	CHECK("create", p && vm.set_irq == plic_set_irq && vm.irq_ctx == p);
 	plic = bus_find(&vm.mmio, BOARD_PLIC_BASE, 4);
 	CHECK("window", plic && plic->size == BOARD_PLIC_SIZE);
 	if (!p || !plic)
