@@ -481,7 +481,7 @@ void qmp_handle_request(struct qmp_session *s, const char *text, size_t len,
 {
 	struct json_limits lim = { JSON_DEFAULT_DEPTH, QMP_MAX_REQUEST };
 	struct qmp_error e = { 0 };
-	struct json_writer ret;
+	struct json_writer ret, out;
 	struct json *req = NULL;
 	const struct json *id = NULL;
 	char why[160];
@@ -500,26 +500,32 @@ void qmp_handle_request(struct qmp_session *s, const char *text, size_t len,
 	if (!e.cls && !jw_text(&ret))
 		set_error(&e, GENERIC, "reply too large or too deep");
 
-	jw_object_begin(reply);
+	jw_init(&out);
+	jw_object_begin(&out);
 	if (e.cls) {
 		s->quit = false;
-		jw_key(reply, "error");
-		jw_object_begin(reply);
-		jw_key(reply, "class");
-		jw_string(reply, e.cls);
-		jw_key(reply, "desc");
-		jw_string(reply, e.desc);
-		jw_object_end(reply);
+		jw_key(&out, "error");
+		jw_object_begin(&out);
+		jw_key(&out, "class");
+		jw_string(&out, e.cls);
+		jw_key(&out, "desc");
+		jw_string(&out, e.desc);
+		jw_object_end(&out);
 	} else {
-		jw_key(reply, "return");
-		jw_verbatim(reply, jw_text(&ret));
+		jw_key(&out, "return");
+		jw_verbatim(&out, jw_text(&ret));
 	}
 	if (id) {
-		jw_key(reply, "id");
-		jw_value(reply, id);
+		jw_key(&out, "id");
+		jw_value(&out, id);
 	}
-	jw_object_end(reply);
-	jw_raw(reply, "\r\n");
+	jw_object_end(&out);
+	jw_raw(&out, "\r\n");
+	/* Every request gets a reply, even one the writer could not build. */
+	jw_raw(reply, jw_text(&out) ? jw_text(&out)
+				    : "{\"error\": {\"class\": \"GenericError\", "
+				      "\"desc\": \"the reply could not be built\"}}\r\n");
+	jw_free(&out);
 	jw_free(&ret);
 	json_free(req);
 }

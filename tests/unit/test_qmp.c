@@ -267,6 +267,20 @@ static void test_bad_requests(void)
 	CHECK("deep-nesting", error_of(&s, "{\"execute\": \"query-status\", \"id\": "
 				       "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
 				       "GenericError"));
+	{
+		/* The deepest id a request can carry comes back whole. */
+		char req[256];
+		int n = snprintf(req, sizeof(req), "{\"execute\": \"query-version\", \"id\": ");
+		for (int i = 0; i < JSON_DEFAULT_DEPTH - 1; i++)
+			req[n++] = '[';
+		for (int i = 0; i < JSON_DEFAULT_DEPTH - 1; i++)
+			req[n++] = ']';
+		snprintf(req + n, sizeof(req) - n, "}");
+		r = ask(&s, req);
+		CHECK("deepest-id-echoed", ret_of(r) && json_get(r, "id") &&
+					   json_get(r, "id")->type == JSON_ARRAY);
+		json_free(r);
+	}
 	CHECK("invalid-utf8", error_of(&s, "{\"execute\": \"\xff\"}", "GenericError"));
 	r = ask(&s, "{\"execute\": \"nope\", \"id\": {\"a\": [1, \"\\u00e9\"]}}");
 	CHECK("complex-id-echoed", r && is_error(r, "CommandNotFound") &&
