@@ -494,6 +494,7 @@ static void test_server(void)
 	if (!c)
 		return;
 	snprintf(sock_path, sizeof(sock_path), "/tmp/trevo-test-qmp-%d.sock", (int)getpid());
+	fprintf(stderr, "(expected errors follow)\n");
 	/* A stale socket file from a dead server is replaced. */
 	{
 		struct sockaddr_un sa = { .sun_family = AF_UNIX };
