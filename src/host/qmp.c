@@ -1009,8 +1009,9 @@ int qmp_start(struct vm *vm, const char *spec)
 		warn("qmp: socket: %s", strerror(-err));
 		goto fail;
 	}
-	/* The socket file is created with mode 0600 from the start: bind
-	 * follows the umask (unix(7)), and no vCPU or I/O thread runs yet. */
+	/* The socket file is created with mode 0600 from the start, never
+	 * wider: bind follows the umask (unix(7)). The umask is per process;
+	 * no thread that creates files runs yet (vCPUs and I/O start later). */
 	mask = umask(0177);
 	err = bind(srv->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
 	umask(mask);
