@@ -279,6 +279,15 @@ static void vm_teardown(struct vm *vm)
 	gmem_free(&vm->mem);
 }
 
+/* At start-up, -EINVAL means bad input (whoever refused it said why);
+ * anything else is the host failing us. */
+static void fail_start(struct vm *vm, const char *what, int err)
+{
+	if (err == -EINVAL)
+		exit(EXIT_USAGE);
+	die_host("%s: %s: %s", vm->board->name, what, strerror(-err));
+}
+
 int vm_run(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -301,20 +310,20 @@ int vm_run(struct vm *vm)
 	if (!vm->board)
 		die("--cpu %s: no board for its architecture in this build", cfg->engine);
 	if ((err = vm->board->create(vm)))
-		die("%s: cannot build the machine: %s", vm->board->name, strerror(-err));
+		fail_start(vm, "cannot build the machine", err);
 	if (vm_create_user_devices(vm))
 		exit(EXIT_USAGE);  /* the device said why */
 	if (vm->board->load(vm))
 		exit(EXIT_USAGE);  /* the loader said why */
 	if (vm->board->reset && (err = vm->board->reset(vm)))
-		die("%s: cannot set the boot state: %s", vm->board->name, strerror(-err));
+		fail_start(vm, "cannot set the boot state", err);
 	if (cfg->qmp && qmp_start(vm, cfg->qmp))
 		exit(EXIT_USAGE);  /* qmp_start said why */
 	if (loop_start(vm->loop))
-		die("cannot start the I/O thread");
+		die_host("cannot start the I/O thread");
 	set_state(vm, VM_STATE_RUNNING);
 	if ((err = vm->engine->start(vm)))
-		die("cannot start the vCPUs: %s", strerror(-err));
+		die_host("cannot start the vCPUs: %s", strerror(-err));
 
 	controller(vm);
 
