@@ -15,7 +15,7 @@
 #include "stats.h"
 #include "vm.h"
 
-enum { VM_REQ_PAUSE = 1, VM_REQ_RESUME, VM_REQ_RESET };
+enum { VM_REQ_PAUSE = 1, VM_REQ_RESUME, VM_REQ_RESET, VM_REQ_CALL };
 
 static void emit(struct vm *vm, const char *name, const char *data)
 {
@@ -116,6 +116,17 @@ static int handle_request(struct vm *vm, int req)
 		return 0;
 	case VM_REQ_RESET:
 		return do_reset(vm, false);
+	case VM_REQ_CALL: {
+		/* The machine stands still for fn, without STOP/RESUME events:
+		 * to the guest and to QMP clients it never stopped. */
+		int err;
+		if (st == VM_STATE_RUNNING)
+			machine_pause(vm);
+		err = vm->ctl_call(vm, vm->ctl_call_arg);
+		if (st == VM_STATE_RUNNING && atomic_load(&vm->run_state) == VM_STATE_RUNNING)
+			machine_resume(vm);
+		return err;
+	}
 	}
 	return -EINVAL;
 }
@@ -164,12 +175,14 @@ static void controller(struct vm *vm)
 }
 
 /* From the QMP thread: one request at a time, answered by the controller. */
-static int control(struct vm *vm, int req)
+static int control_call(struct vm *vm, int req, int (*fn)(struct vm *, void *), void *arg)
 {
 	int err;
 
 	pthread_mutex_lock(&vm->ctl_call_lock);
 	pthread_mutex_lock(&vm->ctl_lock);
+	vm->ctl_call = fn;
+	vm->ctl_call_arg = arg;
 	if (atomic_load(&vm->run_state) == VM_STATE_SHUTDOWN || vm_should_stop(vm)) {
 		err = -EBUSY;
 	} else {
@@ -185,7 +198,17 @@ static int control(struct vm *vm, int req)
 	return err;
 }
 
+static int control(struct vm *vm, int req)
+{
+	return control_call(vm, req, NULL, NULL);
+}
+
 int vm_pause(struct vm *vm) { return control(vm, VM_REQ_PAUSE); }
+
+int vm_call_paused(struct vm *vm, int (*fn)(struct vm *vm, void *arg), void *arg)
+{
+	return control_call(vm, VM_REQ_CALL, fn, arg);
+}
 int vm_resume(struct vm *vm) { return control(vm, VM_REQ_RESUME); }
 int vm_system_reset(struct vm *vm) { return control(vm, VM_REQ_RESET); }
 
