@@ -24,7 +24,7 @@ static int run_script(const char *argv0, const char *rel, int argc, char **argv)
 	char **args;
 
 	if (n < 0)
-		die("cannot find my own path");
+		die_host("cannot find my own path");
 	self[n] = '\0';
 	(void)argv0;
 	snprintf(path, sizeof(path), "%s/../%s", dirname(self), rel);

@@ -165,6 +165,8 @@ struct vm {
 	pthread_mutex_t ctl_call_lock; /* one control call at a time */
 	int ctl_req;                 /* the pending request, under ctl_lock */
 	int ctl_result;              /* its result, under ctl_lock */
+	int (*ctl_call)(struct vm *vm, void *arg);   /* VM_REQ_CALL */
+	void *ctl_call_arg;
 	uint64_t resets;             /* system resets so far */
 	/* QMP events (STOP, RESUME, RESET, SHUTDOWN): data is a JSON object
 	 * text or NULL. Called from the controller thread. */
@@ -239,6 +241,10 @@ int vm_run(struct vm *vm);
 int vm_pause(struct vm *vm);          /* QMP stop */
 int vm_resume(struct vm *vm);         /* QMP cont */
 int vm_system_reset(struct vm *vm);   /* QMP system_reset */
+/* Run fn(vm, arg) on the controller thread with the vCPUs parked and the
+ * devices paused (snapshots, the last phase of a migration); the machine
+ * goes on afterwards as it was. Returns fn's result or -EBUSY. */
+int vm_call_paused(struct vm *vm, int (*fn)(struct vm *vm, void *arg), void *arg);
 void vm_quit(struct vm *vm);          /* QMP quit: ends trevo with status 0 */
 enum vm_run_state vm_get_run_state(struct vm *vm);
 const char *vm_run_state_name(enum vm_run_state st);  /* "running", "paused"... */

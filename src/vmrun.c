@@ -15,7 +15,7 @@
 #include "stats.h"
 #include "vm.h"
 
-enum { VM_REQ_PAUSE = 1, VM_REQ_RESUME, VM_REQ_RESET };
+enum { VM_REQ_PAUSE = 1, VM_REQ_RESUME, VM_REQ_RESET, VM_REQ_CALL };
 
 static void emit(struct vm *vm, const char *name, const char *data)
 {
@@ -116,6 +116,17 @@ static int handle_request(struct vm *vm, int req)
 		return 0;
 	case VM_REQ_RESET:
 		return do_reset(vm, false);
+	case VM_REQ_CALL: {
+		/* The machine stands still for fn, without STOP/RESUME events:
+		 * to the guest and to QMP clients it never stopped. */
+		int err;
+		if (st == VM_STATE_RUNNING)
+			machine_pause(vm);
+		err = vm->ctl_call(vm, vm->ctl_call_arg);
+		if (st == VM_STATE_RUNNING && atomic_load(&vm->run_state) == VM_STATE_RUNNING)
+			machine_resume(vm);
+		return err;
+	}
 	}
 	return -EINVAL;
 }
@@ -164,12 +175,14 @@ static void controller(struct vm *vm)
 }
 
 /* From the QMP thread: one request at a time, answered by the controller. */
-static int control(struct vm *vm, int req)
+static int control_call(struct vm *vm, int req, int (*fn)(struct vm *, void *), void *arg)
 {
 	int err;
 
 	pthread_mutex_lock(&vm->ctl_call_lock);
 	pthread_mutex_lock(&vm->ctl_lock);
+	vm->ctl_call = fn;
+	vm->ctl_call_arg = arg;
 	if (atomic_load(&vm->run_state) == VM_STATE_SHUTDOWN || vm_should_stop(vm)) {
 		err = -EBUSY;
 	} else {
@@ -185,7 +198,17 @@ static int control(struct vm *vm, int req)
 	return err;
 }
 
+static int control(struct vm *vm, int req)
+{
+	return control_call(vm, req, NULL, NULL);
+}
+
 int vm_pause(struct vm *vm) { return control(vm, VM_REQ_PAUSE); }
+
+int vm_call_paused(struct vm *vm, int (*fn)(struct vm *vm, void *arg), void *arg)
+{
+	return control_call(vm, VM_REQ_CALL, fn, arg);
+}
 int vm_resume(struct vm *vm) { return control(vm, VM_REQ_RESUME); }
 int vm_system_reset(struct vm *vm) { return control(vm, VM_REQ_RESET); }
 
@@ -279,6 +302,15 @@ static void vm_teardown(struct vm *vm)
 	gmem_free(&vm->mem);
 }
 
+/* At start-up, -EINVAL means bad input (whoever refused it said why);
+ * anything else is the host failing us. */
+static void fail_start(struct vm *vm, const char *what, int err)
+{
+	if (err == -EINVAL)
+		exit(EXIT_USAGE);
+	die_host("%s: %s: %s", vm->board->name, what, strerror(-err));
+}
+
 int vm_run(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -301,20 +333,20 @@ int vm_run(struct vm *vm)
 	if (!vm->board)
 		die("--cpu %s: no board for its architecture in this build", cfg->engine);
 	if ((err = vm->board->create(vm)))
-		die("%s: cannot build the machine: %s", vm->board->name, strerror(-err));
+		fail_start(vm, "cannot build the machine", err);
 	if (vm_create_user_devices(vm))
 		exit(EXIT_USAGE);  /* the device said why */
 	if (vm->board->load(vm))
 		exit(EXIT_USAGE);  /* the loader said why */
 	if (vm->board->reset && (err = vm->board->reset(vm)))
-		die("%s: cannot set the boot state: %s", vm->board->name, strerror(-err));
+		fail_start(vm, "cannot set the boot state", err);
 	if (cfg->qmp && qmp_start(vm, cfg->qmp))
 		exit(EXIT_USAGE);  /* qmp_start said why */
 	if (loop_start(vm->loop))
-		die("cannot start the I/O thread");
+		die_host("cannot start the I/O thread");
 	set_state(vm, VM_STATE_RUNNING);
 	if ((err = vm->engine->start(vm)))
-		die("cannot start the vCPUs: %s", strerror(-err));
+		die_host("cannot start the vCPUs: %s", strerror(-err));
 
 	controller(vm);
 

@@ -191,7 +191,7 @@ static void load_kernel(struct vm *vm, const char *path, struct image *img)
 
 /* --- device tree --- */
 
-#define FDT_CHECK(x) do { if ((x) < 0) die("device tree: %s failed", #x); } while (0)
+#define FDT_CHECK(x) do { if ((x) < 0) die_host("device tree: %s failed", #x); } while (0)
 
 static void fdt_reg(void *fdt, uint64_t base, uint64_t size)
 {
@@ -440,9 +440,9 @@ static int board_create(struct vm *vm)
 
 	b->plic = plic_create(b->cpu, BOARD_PLIC_BASE, PLIC_NR_SOURCES);
 	if (!b->plic)
-		die("cannot create the PLIC");
+		die_host("cannot create the PLIC");
 	if (!b->para && clint_create(b->cpu, BOARD_CLINT_BASE))
-		die("cannot create the CLINT");
+		die_host("cannot create the CLINT");
 	create_device(vm, "sifive-test", BOARD_TEST_BASE, -1);
 	for (int i = 0; i < vm->nr_desc; i++)
 		if (vm->desc[i].base == BOARD_TEST_BASE)
