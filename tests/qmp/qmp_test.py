@@ -22,6 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.environ.get("ROOT") or os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "boot"))
+sys.dont_write_bytecode = True   # no __pycache__ left in the source tree
 from boot_test import ANSI, DEFAULT_FW, Guest, Timeout  # noqa: E402
 
 

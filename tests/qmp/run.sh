@@ -6,7 +6,7 @@
 cd "$(dirname "$0")/../.."
 ROOT=${ROOT:-$(pwd)}
 export ROOT
-exec python3 tests/qmp/qmp_test.py --trevo "${TREVO:-$ROOT/build/trevo}" \
+exec python3 -B tests/qmp/qmp_test.py --trevo "${TREVO:-$ROOT/build/trevo}" \
 	--kernel "$ROOT/build/guest/riscv/Image" \
 	--initrd "$ROOT/build/guest/riscv/initramfs.cpio.gz" \
 	--firmware /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin "$@"
