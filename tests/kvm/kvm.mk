@@ -6,7 +6,7 @@ KVM_GUEST_CFLAGS := -m64 -O2 -ffreestanding -fno-pic -fno-pie -nostdlib -mno-red
 	-mgeneral-regs-only -fno-stack-protector -fcf-protection=none \
 	-fno-asynchronous-unwind-tables -Wall -Wextra -Werror -static -no-pie \
 	-Wl,--build-id=none -Wl,--no-warn-rwx-segments -Wl,-T,$(KVM_GUEST_SRC)/link.ld
-KVM_GUESTS := serial exitcode ports smp halt triple reboot acpi_off blk int3 blk_irq chaos
+KVM_GUESTS := serial exitcode ports smp halt triple reboot reboot3 acpi_off blk int3 blk_irq chaos
 KVM_GUEST_BINS := $(KVM_GUESTS:%=$(KVM_GUEST_DIR)/%.bin) $(KVM_GUEST_DIR)/loop.bin $(KVM_GUEST_DIR)/spin.bin
 
 $(KVM_GUEST_DIR)/%.elf: $(KVM_GUEST_SRC)/%.c $(KVM_GUEST_SRC)/start.S $(KVM_GUEST_SRC)/lib.c \

@@ -11,7 +11,7 @@ pass() { echo "PASS kvm-$1"; }
 fail() { echo "FAIL kvm-$1: $2"; }
 skip() { echo "SKIP kvm-$1: $2"; }
 
-ALL="serial exit-status ports-mmio smp halt triple-fault int3 reboot acpi-poweroff virtio-blk virtio-blk-irq virtio-blk-irq-line chaos \
+ALL="serial exit-status ports-mmio smp halt triple-fault int3 reboot reboot-restart acpi-poweroff virtio-blk virtio-blk-irq virtio-blk-irq-line chaos \
 bad-kernel corrupt-bzimage small-memory no-kvm kvm-permission linux-early linux-early-vmlinux \
 linux-early-decompressor linux-boot"
 
@@ -76,7 +76,17 @@ else
 fi
 
 guest_test int3 int3 0 "int3 ok"
-guest_test reboot reboot 0 "rebooting"
+# --no-reboot: a guest reboot ends trevo with status 0 (the old behaviour).
+guest_test reboot reboot 0 "rebooting" --no-reboot
+# Without it a reboot restarts the machine in the same process: three
+# boots, one line each, then poweroff.
+guest_test reboot-restart reboot3 0 "boot 3"
+if [ "$rc" = 0 ]; then
+	lines=$(tr -d '\r' <"$T/reboot-restart.out" | grep -c '^boot [0-9]*$')
+	if [ "$lines" != 3 ] || [ "$(tr -d '\r' <"$T/reboot-restart.out" | grep '^boot' | tr '\n' ' ')" != "boot 1 boot 2 boot 3 " ]; then
+		fail reboot-restart-lines "want exactly 'boot 1', 'boot 2', 'boot 3', got: $(tr '\r\n' '  ' <"$T/reboot-restart.out" | head -c 200)"
+	fi
+fi
 guest_test acpi-poweroff acpi_off 0 "acpi poweroff"
 
 # virtio-blk: the guest reads the host's sector 0, writes sector 1.
