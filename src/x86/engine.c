@@ -209,26 +209,51 @@ static int set_state(struct kvm_engine *e, struct x86_vcpu *c, const struct x86_
 	return VCPU_IOCTL(c, KVM_SET_VCPU_EVENTS, &events);
 }
 
-/* Which of state_msrs this vCPU reads and writes back (the set depends on
- * the CPUID it was given). Run on a fresh vCPU: writing back the value
- * just read changes nothing. */
+/* Which of state_msrs this host's KVM keeps for the vCPU: those in
+ * KVM_GET_MSR_INDEX_LIST (MSRs to save and the ones KVM emulates), plus
+ * the MTRR default type that KVM handles without listing it; then one
+ * KVM_GET_MSRS, which stops at the first MSR it cannot read (api.rst), to
+ * drop what this vCPU's CPUID does not offer. A few ioctls, not one per
+ * MSR: each costs tens of microseconds where KVM is nested. */
 static void pick_msrs(struct kvm_engine *e, struct x86_vcpu *c)
 {
+	struct {
+		struct kvm_msr_list hdr;
+		uint32_t index[1024];
+	} list;
+	struct msr_buf msrs;
+	bool have_list;
+	int n;
+
+	memset(&list, 0, sizeof(list));
+	list.hdr.nmsrs = ARRAY_SIZE(list.index);
+	have_list = ioctl(e->m->kvm_fd, KVM_GET_MSR_INDEX_LIST, &list) == 0;
 	e->nr_msrs = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(state_msrs); i++) {
-		struct { struct kvm_msrs hdr; struct kvm_msr_entry e; } one;
+		bool listed = !have_list || state_msrs[i] == MSR_MTRR_DEF_TYPE;
 
 		/* The offset stands in for the TSC (state.h). */
 		if (state_msrs[i] == MSR_IA32_TSC && e->tsc_offset_attr)
 			continue;
-		memset(&one, 0, sizeof(one));
-		one.hdr.nmsrs = 1;
-		one.e.index = state_msrs[i];
-		if (ioctl(c->fd, KVM_GET_MSRS, &one) != 1 || ioctl(c->fd, KVM_SET_MSRS, &one) != 1) {
-			debug("kvm: MSR %#x not kept in the vCPU state", state_msrs[i]);
-			continue;
-		}
-		e->msr_index[e->nr_msrs++] = state_msrs[i];
+		for (uint32_t j = 0; !listed && j < list.hdr.nmsrs && j < ARRAY_SIZE(list.index); j++)
+			listed = list.index[j] == state_msrs[i];
+		if (listed)
+			e->msr_index[e->nr_msrs++] = state_msrs[i];
+		else
+			debug("kvm: MSR %#x not offered by this KVM", state_msrs[i]);
+	}
+	for (;;) {
+		memset(&msrs, 0, sizeof(msrs));
+		msrs.hdr.nmsrs = e->nr_msrs;
+		for (uint32_t i = 0; i < e->nr_msrs; i++)
+			msrs.e[i].index = e->msr_index[i];
+		n = ioctl(c->fd, KVM_GET_MSRS, &msrs);
+		if (n < 0 || n >= (int)e->nr_msrs)
+			break;
+		debug("kvm: MSR %#x not kept in the vCPU state", e->msr_index[n]);
+		memmove(&e->msr_index[n], &e->msr_index[n + 1],
+			(e->nr_msrs - n - 1) * sizeof(e->msr_index[0]));
+		e->nr_msrs--;
 	}
 }
 
