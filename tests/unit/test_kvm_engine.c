@@ -95,14 +95,26 @@ static struct kvm_msr_entry *msr(struct x86_vcpu_state *s, uint32_t index)
 	return NULL;
 }
 
+/* 1: in al, 0x80; inc qword [COUNTER_GPA]; jmp 1b: a port exit each
+ * round, so that pauses land between an exit and its completion. */
+static const uint8_t exit_loop[] = {
+	0xe4, 0x80,
+	0x48, 0xff, 0x04, 0x25, 0x00, 0x00, 0x20, 0x00,
+	0xeb, 0xf4,
+};
+#define EXIT_LOOP_GPA (CODE_GPA + 0x100)
+
 static int nr_counters;
 static bool saw_exits;
+static uint64_t io_exits;
 static void count_put(void *ctx, const char *name, uint64_t value)
 {
-	(void)ctx; (void)value;
+	(void)ctx;
 	nr_counters++;
 	if (!strcmp(name, "exits"))
 		saw_exits = true;
+	if (!strcmp(name, "exits_io"))
+		io_exits = value;
 }
 
 /* A state unlike the power-on one in every part the guest can set. */
@@ -213,6 +225,9 @@ int main(void)
 	CHECK("thread-id-before-start", eng->vcpu_thread_id(&vm, 0) == 0);
 	CHECK("start", eng->start(&vm) == 0);
 	CHECK("counter-advances", advances_past(&vm, 0));
+	/* Each thread tells its id once it runs. */
+	for (int i = 0; i < 500 && !(eng->vcpu_thread_id(&vm, 0) && eng->vcpu_thread_id(&vm, 1)); i++)
+		sleep_ms(10);
 	CHECK("thread-ids", eng->vcpu_thread_id(&vm, 0) > 0 && eng->vcpu_thread_id(&vm, 1) > 0 &&
 				    eng->vcpu_thread_id(&vm, 0) != eng->vcpu_thread_id(&vm, 1) &&
 				    eng->vcpu_thread_id(&vm, 0) != getpid());
@@ -249,6 +264,29 @@ int main(void)
 	CHECK("reset-then-run", eng->set_vcpu(&vm, 0, &s) == 0);
 	eng->resume(&vm);
 	CHECK("reset-then-run-advances", advances_past(&vm, c1));
+
+	/* The same with a port exit in every round. */
+	eng->pause(&vm);
+	CHECK("exit-loop-load", gmem_write(&vm.mem, EXIT_LOOP_GPA, exit_loop, sizeof(exit_loop)) == 0 &&
+					eng->get_vcpu(&vm, 0, &t) == 0);
+	t.x86.regs.rip = EXIT_LOOP_GPA;
+	c1 = counter(&vm);
+	CHECK("exit-loop-set", eng->set_vcpu(&vm, 0, &t) == 0);
+	eng->resume(&vm);
+	CHECK("exit-loop-advances", advances_past(&vm, c1 + 100));
+	for (int round = 0; round < 5; round++) {
+		bool still, rip_ok;
+		eng->pause(&vm);
+		c1 = counter(&vm);
+		sleep_ms(50);
+		still = counter(&vm) == c1;
+		rip_ok = eng->get_vcpu(&vm, 0, &t) == 0 && t.x86.regs.rip >= EXIT_LOOP_GPA &&
+			 t.x86.regs.rip < EXIT_LOOP_GPA + sizeof(exit_loop);
+		eng->resume(&vm);
+		CHECK("exit-loop-pause", still && rip_ok && advances_past(&vm, c1));
+	}
+	eng->vcpu_stats(&vm, 0, &sink);
+	CHECK("exit-loop-io-exits", io_exits > 100);
 
 	eng->pause(&vm);
 	eng->destroy(&vm);
