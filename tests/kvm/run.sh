@@ -11,7 +11,7 @@ pass() { echo "PASS kvm-$1"; }
 fail() { echo "FAIL kvm-$1: $2"; }
 skip() { echo "SKIP kvm-$1: $2"; }
 
-ALL="serial exit-status ports-mmio smp halt triple-fault int3 reboot reboot-restart acpi-poweroff virtio-blk virtio-blk-irq virtio-blk-irq-line chaos \
+ALL="serial exit-status ports-mmio smp halt triple-fault int3 reboot reboot-restart acpi-poweroff virtio-blk virtio-blk-irq virtio-blk-irq-line virtio-blk-reboot virtio-blk-reboot-irq-line chaos \
 bad-kernel corrupt-bzimage small-memory no-kvm kvm-permission linux-early linux-early-vmlinux \
 linux-early-decompressor linux-boot"
 
@@ -94,6 +94,8 @@ if ! "$TREVO" run --help >/dev/null 2>&1 || ! grep -q '"virtio-blk"' "$ROOT"/src
 	skip virtio-blk "no virtio-blk model in this tree yet"
 	skip virtio-blk-irq "no virtio-blk model in this tree yet"
 	skip virtio-blk-irq-line "no virtio-blk model in this tree yet"
+	skip virtio-blk-reboot "no virtio-blk model in this tree yet"
+	skip virtio-blk-reboot-irq-line "no virtio-blk model in this tree yet"
 else
 	printf 'host sector zero' >"$T/disk.img"
 	truncate -s 1M "$T/disk.img"
@@ -109,6 +111,10 @@ else
 	guest_test virtio-blk-irq blk_irq 0 "blk irq ok" --disk "$T/disk.img"
 	# ... the line through KVM_IRQ_LINE instead of a resampling irqfd.
 	TREVO_NO_IRQFD=1 guest_test virtio-blk-irq-line blk_irq 0 "blk irq ok" --disk "$T/disk.img"
+	# Twice, with a reboot between: IOAPIC, LAPIC, device and irqfd (or
+	# KVM_IRQ_LINE) must work again after the system reset.
+	guest_test virtio-blk-reboot blk_reboot 0 "second boot done" --disk "$T/disk.img"
+	TREVO_NO_IRQFD=1 guest_test virtio-blk-reboot-irq-line blk_reboot 0 "second boot done" --disk "$T/disk.img"
 fi
 
 # A confused guest pokes every port and every virtio register with random
