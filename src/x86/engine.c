@@ -165,8 +165,14 @@ static int get_state(struct kvm_engine *e, struct x86_vcpu *c, struct x86_vcpu_s
  * after it; the TSC deadline MSR only takes while the LAPIC timer is in
  * TSC-deadline mode, so the MSRs come after the LAPIC; KVM_SET_MP_STATE
  * refuses INIT/SIPI states while an INIT is latched, which the events
- * (smi.latched_init) may set, so the events come last. */
-static int set_state(struct kvm_engine *e, struct x86_vcpu *c, const struct x86_vcpu_state *s)
+ * (smi.latched_init) may set, so the events come last.
+ *
+ * cur, when not NULL, is the vCPU's exact state now (see known_state):
+ * parts equal to it are not written, unless a part written before them
+ * may have changed them (the LAPIC after an APIC base change, the MSRs
+ * after the LAPIC, the events after anything). */
+static int set_state(struct kvm_engine *e, struct x86_vcpu *c, const struct x86_vcpu_state *s,
+		     const struct x86_vcpu_state *cur)
 {
 	struct msr_buf msrs;
 	struct kvm_sregs sregs = s->sregs;
@@ -178,35 +184,70 @@ static int set_state(struct kvm_engine *e, struct x86_vcpu *c, const struct x86_
 	struct kvm_debugregs dbg = s->debugregs;
 	struct kvm_xcrs xcrs = s->xcrs;
 	uint64_t tsc_offset = s->tsc_offset;
+	bool wrote = false, lapic_changed;
 	int err, n;
 
+#define CHANGED(f) (!cur || memcmp(&cur->f, &s->f, sizeof(s->f)))
 	if (s->nr_msrs > X86_STATE_MAX_MSRS)
 		return -EINVAL;
-	if ((err = VCPU_IOCTL(c, KVM_SET_SREGS, &sregs)) ||
-	    (err = VCPU_IOCTL(c, KVM_SET_REGS, &regs)) ||
-	    (err = VCPU_IOCTL(c, KVM_SET_FPU, &fpu)) ||
-	    (err = fpu_mxcsr(e, c, &fpu.mxcsr, true)))
-		return err;
+	if (CHANGED(sregs)) {
+		if ((err = VCPU_IOCTL(c, KVM_SET_SREGS, &sregs)))
+			return err;
+		wrote = true;
+	}
+	if (CHANGED(regs)) {
+		if ((err = VCPU_IOCTL(c, KVM_SET_REGS, &regs)))
+			return err;
+		wrote = true;
+	}
+	if (CHANGED(fpu)) {
+		if ((err = VCPU_IOCTL(c, KVM_SET_FPU, &fpu)) || (err = fpu_mxcsr(e, c, &fpu.mxcsr, true)))
+			return err;
+		wrote = true;
+	}
 	/* No XSAVE on the host: KVM reports no XCRs and refuses to set any. */
-	if (e->have_xcrs && xcrs.nr_xcrs && (err = VCPU_IOCTL(c, KVM_SET_XCRS, &xcrs)))
-		return err;
-	if (e->have_debugregs && (err = VCPU_IOCTL(c, KVM_SET_DEBUGREGS, &dbg)))
-		return err;
-	if ((err = VCPU_IOCTL(c, KVM_SET_MP_STATE, &mp)) ||
-	    (err = VCPU_IOCTL(c, KVM_SET_LAPIC, &lapic)))
-		return err;
-	memset(&msrs, 0, sizeof(msrs));
-	msrs.hdr.nmsrs = s->nr_msrs;
-	memcpy(msrs.e, s->msrs, s->nr_msrs * sizeof(msrs.e[0]));
-	n = ioctl(c->fd, KVM_SET_MSRS, &msrs);
-	if (n != (int)s->nr_msrs) {
-		warn("kvm: KVM_SET_MSRS on CPU %d: %d of %u written", c->id, n, s->nr_msrs);
-		return n < 0 ? -errno : -EIO;
+	if (e->have_xcrs && xcrs.nr_xcrs && CHANGED(xcrs)) {
+		if ((err = VCPU_IOCTL(c, KVM_SET_XCRS, &xcrs)))
+			return err;
+		wrote = true;
+	}
+	if (e->have_debugregs && CHANGED(debugregs)) {
+		if ((err = VCPU_IOCTL(c, KVM_SET_DEBUGREGS, &dbg)))
+			return err;
+		wrote = true;
+	}
+	if (CHANGED(mp)) {
+		if ((err = VCPU_IOCTL(c, KVM_SET_MP_STATE, &mp)))
+			return err;
+		wrote = true;
+	}
+	lapic_changed = CHANGED(lapic) || cur->sregs.apic_base != s->sregs.apic_base;
+	if (lapic_changed) {
+		if ((err = VCPU_IOCTL(c, KVM_SET_LAPIC, &lapic)))
+			return err;
+		wrote = true;
+	}
+	if (lapic_changed || CHANGED(nr_msrs) || CHANGED(msrs)) {
+		memset(&msrs, 0, sizeof(msrs));
+		msrs.hdr.nmsrs = s->nr_msrs;
+		memcpy(msrs.e, s->msrs, s->nr_msrs * sizeof(msrs.e[0]));
+		n = ioctl(c->fd, KVM_SET_MSRS, &msrs);
+		if (n != (int)s->nr_msrs) {
+			warn("kvm: KVM_SET_MSRS on CPU %d: %d of %u written", c->id, n, s->nr_msrs);
+			return n < 0 ? -errno : -EIO;
+		}
+		wrote = true;
 	}
 	if ((s->flags & X86_STATE_TSC_OFFSET) && e->tsc_offset_attr &&
-	    (err = tsc_offset_attr(c, &tsc_offset, true)))
-		return err;
-	return VCPU_IOCTL(c, KVM_SET_VCPU_EVENTS, &events);
+	    (CHANGED(tsc_offset) || CHANGED(flags))) {
+		if ((err = tsc_offset_attr(c, &tsc_offset, true)))
+			return err;
+		wrote = true;
+	}
+	if (wrote || CHANGED(events))
+		return VCPU_IOCTL(c, KVM_SET_VCPU_EVENTS, &events);
+	return 0;
+#undef CHANGED
 }
 
 /* Which of state_msrs this host's KVM keeps for the vCPU: those in
@@ -401,12 +442,15 @@ static int kvm_create(struct vm *vm)
 	pick_msrs(e, &e->cpu[0]);
 
 	e->power_on = calloc(e->nr_cpus, sizeof(*e->power_on));
+	e->known = calloc(e->nr_cpus, sizeof(*e->known));
 	err = -ENOMEM;
-	if (!e->power_on)
+	if (!e->power_on || !e->known)
 		goto fail;
 	for (int i = 0; i < e->nr_cpus; i++)
 		if ((err = get_state(e, &e->cpu[i], &e->power_on[i])))
 			goto fail;
+	memcpy(e->known, e->power_on, e->nr_cpus * sizeof(e->known[0]));
+	e->known_valid = true;
 	for (unsigned i = 0; i < ARRAY_SIZE(e->chip); i++) {
 		e->chip[i].chip_id = i;  /* KVM_IRQCHIP_PIC_MASTER, _SLAVE, _IOAPIC */
 		if (ioctl(m->vm_fd, KVM_GET_IRQCHIP, &e->chip[i]) < 0) {
@@ -576,6 +620,7 @@ static int kvm_start(struct vm *vm)
 {
 	struct kvm_engine *e = engine_of(vm);
 
+	e->known_valid = false;
 	setup_doorbells(e);
 	x86_irq_start(e->m);
 	for (int i = 0; i < e->nr_cpus; i++) {
@@ -623,6 +668,7 @@ static void kvm_resume(struct vm *vm)
 {
 	struct kvm_engine *e = engine_of(vm);
 
+	e->known_valid = false;  /* the vCPUs may run from here */
 	pthread_mutex_lock(&e->lock);
 	e->paused = false;
 	pthread_cond_broadcast(&e->cond);
@@ -638,6 +684,10 @@ static int kvm_get_vcpu(struct vm *vm, int cpu, struct vcpu_state *s)
 	memset(s, 0, sizeof(*s));
 	s->version = VCPU_STATE_VERSION;
 	s->arch = VCPU_ARCH_X86_64;
+	if (e->known_valid) {
+		s->x86 = e->known[cpu];
+		return 0;
+	}
 	return get_state(e, &e->cpu[cpu], &s->x86);
 }
 
@@ -648,7 +698,15 @@ static int kvm_set_vcpu(struct vm *vm, int cpu, const struct vcpu_state *s)
 	if (!e || cpu < 0 || cpu >= e->nr_cpus || s->version != VCPU_STATE_VERSION ||
 	    s->arch != VCPU_ARCH_X86_64)
 		return -EINVAL;
-	return set_state(e, &e->cpu[cpu], &s->x86);
+	if (e->known_valid) {
+		int err = set_state(e, &e->cpu[cpu], &s->x86, &e->known[cpu]);
+		if (err)
+			e->known_valid = false;  /* partly written: no longer known */
+		else
+			e->known[cpu] = s->x86;
+		return err;
+	}
+	return set_state(e, &e->cpu[cpu], &s->x86, NULL);
 }
 
 /* Everything back to the state captured at create: vCPUs (registers,
@@ -670,10 +728,14 @@ static void kvm_reset(struct vm *vm)
 			warn("kvm: reset: KVM_SET_PIT2: %s", strerror(errno));
 	}
 	x86_irq_reset(m);
+	e->known_valid = true;
 	for (int i = 0; i < e->nr_cpus; i++) {
 		struct x86_vcpu *c = &e->cpu[i];
-		if (set_state(e, c, &e->power_on[i]))
+		if (set_state(e, c, &e->power_on[i], NULL)) {
 			warn("kvm: reset: CPU %d keeps part of its old state", i);
+			e->known_valid = false;
+		}
+		e->known[i] = e->power_on[i];
 		atomic_store(&c->poll_req, 0);
 		atomic_store(&c->halted_dead, 0);
 	}
@@ -767,6 +829,7 @@ static void kvm_destroy(struct vm *vm)
 			close(c->fd);
 	}
 	free(e->power_on);
+	free(e->known);
 	free(e->kstats.stat);
 	pthread_mutex_destroy(&e->lock);
 	pthread_cond_destroy(&e->cond);

@@ -80,6 +80,14 @@ struct kvm_engine {
 
 	/* The power-on state captured at create, put back by reset. */
 	struct x86_vcpu_state *power_on;
+	/* From create or reset until start or resume no vCPU runs, and none
+	 * can take an interrupt (LAPIC LVTs and IOAPIC pins are masked at
+	 * power-on, so device lines reach no vCPU): each one's state is
+	 * exactly known[i], which get_vcpu returns and set_vcpu writes only
+	 * the changes against (the board's boot registers: four ioctls, not
+	 * thirty, which shows where KVM is nested). Controller only. */
+	struct x86_vcpu_state *known;
+	bool known_valid;
 	struct kvm_irqchip chip[3];  /* PIC master, PIC slave, IOAPIC */
 	struct kvm_pit_state2 pit;
 
