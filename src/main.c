@@ -13,7 +13,7 @@
 #include "host/qmp.h"
 #include "host/console.h"
 #include "host/loop.h"
-#include "machine.h"
+#include "vm.h"
 
 /* Helper scripts (guest recipes, benchmarks) live beside the binary's
  * source tree: build/trevo -> ../guest, ../bench. */
@@ -54,14 +54,7 @@ static int cmd_run(int argc, char **argv)
 	vm.console = console_create(&vm, cfg.console);
 	if (!vm.console)
 		return EXIT_USAGE; /* console_create said why */
-	/* Machines already behind the engine seam run on the common
-	 * controller; the KVM machine still has its own run function until it
-	 * moves there too. */
-	if (engine_find(cfg.engine))
-		return vm_run(&vm);
-	if (!strcmp(cfg.engine, "kvm"))
-		return x86_machine_run(&vm);
-	die("--cpu %s: not available in this build", cfg.engine);
+	return vm_run(&vm);
 }
 
 /* A closed stdin/stdout/stderr (as under some CI runners) would let the

@@ -133,7 +133,7 @@ struct vm {
 	void *engine_state;
 	const struct board_ops *board;
 	void *arch;                  /* the board's own state */
-	/* Until every machine runs behind the engine seam: the old kick. */
+	/* vm_kick's target when there is no engine (device unit tests). */
 	void (*kick)(struct vm *vm);
 
 	/* Interrupt controller input, installed by the board (PLIC on RISC-V,

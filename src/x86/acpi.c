@@ -8,8 +8,8 @@
  * blocks: sleep (\_S5 with SLP_TYP 5) goes through the sleep control
  * register and reset through the reset register, both on Trevo's ports
  * (x86.h). The DSDT holds \_S5 and the MMIO devices (build_dsdt). The MADT lists one LAPIC per vCPU,
- * the in-kernel IOAPIC and an interrupt source override per virtio-mmio
- * interrupt making it level-triggered, active high (what KVM_IRQ_LINE with
+ * the in-kernel IOAPIC and an interrupt source override per allocated device
+ * interrupt (the virtio-mmio ones) making it level-triggered, active high (what KVM_IRQ_LINE with
  * level semantics delivers). IRQ 0 stays on IOAPIC pin 0 as KVM's default
  * routing wires it. */
 #include "x86.h"
@@ -256,16 +256,15 @@ static uint32_t build_madt(uint8_t *t, const struct vm *vm, int nr_cpus)
 		put32(e + 8, 0);             /* GSI base */
 		off += 12;
 	}
-	for (int i = 0; i < vm->nr_desc; i++) {
-		const struct dev_desc *d = &vm->desc[i];
+	/* Every line that went to a device through vm_alloc_irq is level,
+	 * as the resampling irqfds on them (irq.c) assume. */
+	for (int irq = vm->irq_alloc_first; irq && irq < vm->irq_alloc_next && irq <= 15; irq++) {
 		uint8_t *e = t + off;
-		if (strcmp(d->compatible, "virtio,mmio") || d->irq < 0 || d->irq > 15)
-			continue;
 		e[0] = 2;                    /* interrupt source override */
 		e[1] = 10;
 		e[2] = 0;                    /* ISA */
-		e[3] = d->irq;
-		put32(e + 4, d->irq);
+		e[3] = irq;
+		put32(e + 4, irq);
 		put16(e + 8, 0x1 | (0x3 << 2));  /* active high, level */
 		off += 10;
 	}
@@ -320,7 +319,7 @@ uint64_t x86_acpi_build(struct vm *vm, int nr_cpus)
 	p[8] = checksum(p, 20);
 	p[32] = checksum(p, 36);
 
-	if (gmem_write(&vm->mem, base, buf, sizeof(buf)))
+	if (vm_load_blob(vm, "ACPI tables", NULL, base, buf, sizeof(buf)))
 		return 0;
 	return rsdp;
 }

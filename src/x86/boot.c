@@ -64,11 +64,14 @@ static uint64_t low_ram_end(const struct vm *vm)
 	return vm->mem.region[0].size;
 }
 
+/* Every image goes through vm_load_blob: a system reset writes it again. */
 static void write_or_die(struct vm *vm, uint64_t gpa, const void *buf, uint64_t len, const char *what)
 {
-	if (gmem_write(&vm->mem, gpa, buf, len))
+	if (!gmem_ptr(&vm->mem, gpa, len ? len : 1))
 		die("--memory %llu MiB is too small for the %s",
 		    (unsigned long long)(vm->cfg->memory >> 20), what);
+	if (vm_load_blob(vm, what, vm->cfg->kernel, gpa, buf, len))
+		die("out of memory for the %s", what);
 }
 
 static void build_page_tables(struct vm *vm)

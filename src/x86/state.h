@@ -18,9 +18,16 @@ struct x86_vcpu_state {
 	struct kvm_vcpu_events events;
 	struct kvm_debugregs debugregs;
 	struct kvm_xcrs xcrs;
+	/* Guest TSC = host TSC + tsc_offset (Documentation/virt/kvm/devices/
+	 * vcpu.rst, KVM_VCPU_TSC_CTRL / KVM_VCPU_TSC_OFFSET): unlike the TSC
+	 * MSR it does not move while the state is held, so set(get()) is an
+	 * identity. Without that attribute the TSC is one of the MSRs. */
+	uint32_t flags;               /* X86_STATE_* */
 	uint32_t nr_msrs;
-	uint32_t pad;
+	uint64_t tsc_offset;
 	struct kvm_msr_entry msrs[X86_STATE_MAX_MSRS];
 };
+
+#define X86_STATE_TSC_OFFSET  0x1  /* tsc_offset is valid */
 
 #endif

@@ -1,10 +1,12 @@
-/* The x86-64 KVM machine: what kvm.c, boot.c, cpuid.c and acpi.c share. */
+/* The x86-64 KVM machine: what the board (board.c, kvm.c, boot.c, acpi.c,
+ * ports.c, irq.c) and the engine (engine.c, vcpu.c, cpuid.c) share. */
 #ifndef TREVO_X86_H
 #define TREVO_X86_H
 
 #include "../vm.h"
 
 #include <linux/kvm.h>
+#include <stdatomic.h>
 
 #define X86_MAX_CPUS 8
 
@@ -29,6 +31,7 @@
 #define X86_HIGH_RAM_BASE   (4 * GiB)
 #define X86_MMIO_WIN_BASE   0xd0000000ULL
 #define X86_MMIO_WIN_END    0xfe000000ULL
+#define X86_PVPANIC_ADDR    (X86_MMIO_WIN_END - 0x1000)  /* last page, not allocated */
 #define X86_IOAPIC_ADDR     0xfec00000ULL
 #define X86_LAPIC_ADDR      0xfee00000ULL
 #define X86_KVM_IDMAP_ADDR  0xfffbc000ULL
@@ -53,9 +56,57 @@ struct x86_boot {
 	bool flat;               /* flat test guest: every vCPU at entry, RDI = id */
 };
 
-/* boot.c: load cfg->kernel (bzImage or flat binary) and everything around
- * it (command line, initrd, boot_params with e820, page tables, GDT, ACPI).
- * Bad input ends with die(). */
+/* One interrupt line of the in-kernel IOAPIC/PIC (irq.c). */
+#define X86_NR_GSI 24
+struct x86_machine;
+struct x86_irq_route {
+	struct x86_machine *m;
+	unsigned gsi;
+	int fd, resample_fd;        /* -1: no irqfd, KVM_IRQ_LINE instead */
+	_Atomic int level;          /* the device's line, as last set */
+};
+
+/* The KVM VM that the board builds and the engine runs vCPUs in; it is
+ * vm->arch (kvm.c creates it, board.c fills in the rest). */
+struct x86_machine {
+	struct vm *vm;
+	int kvm_fd, vm_fd;
+	int run_size;                /* KVM_GET_VCPU_MMAP_SIZE */
+	struct kvm_cpuid2 *cpuid;    /* KVM_GET_SUPPORTED_CPUID */
+	struct x86_boot boot;
+	struct x86_irq_route irq[X86_NR_GSI];
+};
+
+static inline struct x86_machine *x86_machine(struct vm *vm)
+{
+	return vm->arch;
+}
+
+/* kvm.c: open /dev/kvm, create the VM with the in-kernel irqchip and PIT,
+ * map vm->mem (already laid out) into memory slots; vm->arch is the
+ * result. A host without usable KVM ends with die() (one line, status 2);
+ * other failures -errno with a message. */
+int x86_kvm_create(struct vm *vm);
+void x86_kvm_destroy(struct vm *vm);
+/* Guest RAM: below 3 GiB and from 4 GiB up (the MMIO hole between). */
+int x86_ram_create(struct vm *vm);
+
+/* irq.c: vm->set_irq and the irqfds of the lines devices allocated. */
+void x86_irq_init(struct x86_machine *m);
+void x86_set_irq(void *ctx, unsigned irq, int level);
+/* After the devices exist: one resampling irqfd per allocated line. */
+void x86_irq_start(struct x86_machine *m);
+/* System reset: drop what KVM's resamplers still hold. */
+void x86_irq_reset(struct x86_machine *m);
+void x86_irq_destroy(struct x86_machine *m);
+
+/* ports.c: Trevo's ports (exit, i8042 reset, ACPI PM, 0xcf9, 0x80). */
+int x86_ports_add(struct vm *vm);
+
+/* boot.c: load cfg->kernel (bzImage, vmlinux or flat binary) and everything
+ * around it (command line, initrd, boot_params with e820, page tables, GDT,
+ * ACPI), every image through vm_load_blob so that a system reset puts it
+ * back. Bad input ends with die() (start-up only). */
 void x86_boot_load(struct vm *vm, int nr_cpus, struct x86_boot *boot);
 /* Segment and control registers for 64-bit mode with the boot page tables. */
 void x86_boot_sregs(struct kvm_sregs *s);

@@ -11,7 +11,7 @@ pass() { echo "PASS kvm-$1"; }
 fail() { echo "FAIL kvm-$1: $2"; }
 skip() { echo "SKIP kvm-$1: $2"; }
 
-ALL="serial exit-status ports-mmio smp halt triple-fault int3 reboot acpi-poweroff virtio-blk virtio-blk-irq virtio-blk-irq-line chaos \
+ALL="serial exit-status ports-mmio smp halt triple-fault int3 reboot reboot-restart acpi-poweroff virtio-blk virtio-blk-irq virtio-blk-irq-line virtio-blk-reboot virtio-blk-reboot-irq-line chaos \
 bad-kernel corrupt-bzimage small-memory no-kvm kvm-permission linux-early linux-early-vmlinux \
 linux-early-decompressor linux-boot"
 
@@ -76,7 +76,17 @@ else
 fi
 
 guest_test int3 int3 0 "int3 ok"
-guest_test reboot reboot 0 "rebooting"
+# --no-reboot: a guest reboot ends trevo with status 0 (the old behaviour).
+guest_test reboot reboot 0 "rebooting" --no-reboot
+# Without it a reboot restarts the machine in the same process: three
+# boots, one line each, then poweroff.
+guest_test reboot-restart reboot3 0 "boot 3"
+if [ "$rc" = 0 ]; then
+	lines=$(tr -d '\r' <"$T/reboot-restart.out" | grep -c '^boot [0-9]*$')
+	if [ "$lines" != 3 ] || [ "$(tr -d '\r' <"$T/reboot-restart.out" | grep '^boot' | tr '\n' ' ')" != "boot 1 boot 2 boot 3 " ]; then
+		fail reboot-restart-lines "want exactly 'boot 1', 'boot 2', 'boot 3', got: $(tr '\r\n' '  ' <"$T/reboot-restart.out" | head -c 200)"
+	fi
+fi
 guest_test acpi-poweroff acpi_off 0 "acpi poweroff"
 
 # virtio-blk: the guest reads the host's sector 0, writes sector 1.
@@ -84,6 +94,8 @@ if ! "$TREVO" run --help >/dev/null 2>&1 || ! grep -q '"virtio-blk"' "$ROOT"/src
 	skip virtio-blk "no virtio-blk model in this tree yet"
 	skip virtio-blk-irq "no virtio-blk model in this tree yet"
 	skip virtio-blk-irq-line "no virtio-blk model in this tree yet"
+	skip virtio-blk-reboot "no virtio-blk model in this tree yet"
+	skip virtio-blk-reboot-irq-line "no virtio-blk model in this tree yet"
 else
 	printf 'host sector zero' >"$T/disk.img"
 	truncate -s 1M "$T/disk.img"
@@ -99,6 +111,10 @@ else
 	guest_test virtio-blk-irq blk_irq 0 "blk irq ok" --disk "$T/disk.img"
 	# ... the line through KVM_IRQ_LINE instead of a resampling irqfd.
 	TREVO_NO_IRQFD=1 guest_test virtio-blk-irq-line blk_irq 0 "blk irq ok" --disk "$T/disk.img"
+	# Twice, with a reboot between: IOAPIC, LAPIC, device and irqfd (or
+	# KVM_IRQ_LINE) must work again after the system reset.
+	guest_test virtio-blk-reboot blk_reboot 0 "second boot done" --disk "$T/disk.img"
+	TREVO_NO_IRQFD=1 guest_test virtio-blk-reboot-irq-line blk_reboot 0 "second boot done" --disk "$T/disk.img"
 fi
 
 # A confused guest pokes every port and every virtio register with random

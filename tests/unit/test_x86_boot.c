@@ -162,6 +162,11 @@ static void test_bzimage(void)
 
 	vm_init(&vm, &cfg, 64 * MiB);
 	cfg.kernel = write_tmp("bzImage", img, make_bzimage(img, 8192));
+	/* Lines 5 and 6 as the devices would get them from vm_alloc_irq. */
+	vm.irq_alloc_next = 5;
+	vm.irq_alloc_end = 16;
+	if (vm_alloc_irq(&vm) != 5 || vm_alloc_irq(&vm) != 6)
+		abort();
 	vm_describe(&vm, &(struct dev_desc){ .node_name = "virtio_mmio", .compatible = "virtio,mmio",
 					     .base = 0xd0000000, .size = 0x1000, .irq = 5 });
 	vm_describe(&vm, &(struct dev_desc){ .node_name = "virtio_mmio", .compatible = "virtio,mmio",

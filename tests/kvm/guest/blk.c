@@ -6,7 +6,10 @@
  * polled on the used ring; the interrupt status register must say so too.
  * Built with -DUSE_IRQ (blk_irq.bin), completion comes as an interrupt:
  * IOAPIC pin = the window's IRQ (trevo allocates 5 first), level-triggered
- * active high, vector 0x30 to the boot CPU's LAPIC, the 8259s masked. */
+ * active high, vector 0x30 to the boot CPU's LAPIC, the 8259s masked.
+ * Built with -DUSE_IRQ -DREBOOT_ONCE (blk_reboot.bin), the guest does it
+ * all twice with a reboot (0xcf9) between: the IOAPIC, the LAPIC, the
+ * device and the irqfd must all work again after a system reset. */
 #include "lib.h"
 
 #define WIN_BASE 0xd0000000UL
@@ -140,6 +143,13 @@ void guest_main(int id)
 
 	if (id != 0)
 		halt_forever();
+#ifdef REBOOT_ONCE
+	/* .bss is not part of the image, so a reset does not clear it. */
+	memset(descs, 0, sizeof(descs));
+	memset((void *)&avail, 0, sizeof(avail));
+	memset((void *)&used, 0, sizeof(used));
+	irqs = isr_seen = spurious = 0;
+#endif
 	for (win = WIN_BASE; win < WIN_BASE + 16 * 0x1000; win += 0x1000)
 		if (rd(MAGIC) == 0x74726976 && rd(DEVICE_ID) == 2)
 			break;
@@ -199,6 +209,20 @@ void guest_main(int id)
 	puts_serial(" with ISR 0\n");
 #else
 	puts_serial("blk ok\n");
+#endif
+#ifdef REBOOT_ONCE
+	{
+		/* The boot count at 2 MiB, outside the image (see reboot3.c). */
+		volatile uint32_t *magic = (volatile uint32_t *)0x200000;
+		if (*magic != 0x31544f42u) {  /* "BOT1" */
+			*magic = 0x31544f42u;
+			puts_serial("first boot done, rebooting\n");
+			outb(0xcf9, 0x06);
+			for (;;)
+				__asm__ volatile("pause");
+		}
+		puts_serial("second boot done\n");
+	}
 #endif
 	guest_exit(0);
 }
