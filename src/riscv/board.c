@@ -535,10 +535,7 @@ int riscv_machine_run(struct vm *vm)
 	create_device(vm, "goldfish-rtc", BOARD_RTC_BASE, IRQ_RTC);
 	create_device(vm, "pvpanic-mmio", BOARD_PVPANIC_BASE, -1);
 	create_device(vm, "ns16550a", BOARD_UART_BASE, IRQ_UART);
-	if (m->para) {
-		create_device(vm, "virtio-console", 0, -1);
-		create_device(vm, "virtio-rng", 0, -1);
-	}
+	/* virtio-console and virtio-rng of the para preset: vm_create_user_devices */
 	if (vm_create_user_devices(vm))
 		exit(EXIT_USAGE);
 
