@@ -28,7 +28,12 @@ $(FUZZ_BIN)/fuzz_blk_req: tests/fuzz/fuzz_blk_req.c src/dev/virtio-blk.c src/hos
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_blk_req.c src/host/blockfile.c $(FUZZ_CORE)
 
+$(FUZZ_BIN)/fuzz_vmstate: tests/fuzz/fuzz_vmstate.c $(FUZZ_MMIO_SRCS) src/dev/virtio.h src/vm.h \
+                          src/vmstate.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_vmstate.c $(FUZZ_MMIO_SRCS)
+
 ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
 TEST_TARGETS += $(FUZZ_BIN)/fuzz_virtq $(FUZZ_BIN)/fuzz_net_tx $(FUZZ_BIN)/fuzz_virtio_mmio \
-                $(FUZZ_BIN)/fuzz_blk_req
+                $(FUZZ_BIN)/fuzz_blk_req $(FUZZ_BIN)/fuzz_vmstate
 endif
