@@ -69,11 +69,8 @@ struct dev_params {
  * create and destroy is optional. A model keeps no state in statics: all of
  * it hangs off the instance.
  *
- * I/O model (the one for every device, src/dev/README.md): register accesses
- * run on the calling vCPU thread and never block for long; work that waits
- * on the host (disk reads and writes, packets) runs on the device's worker
- * thread or on the VM's event loop (src/host/loop.h), and completes by
- * raising the device's interrupt from there. */
+ * Which thread does what (register accesses, host I/O, completions) is the
+ * I/O model written down once, in src/dev/README.md. */
 struct vmstate;
 struct stats_sink;
 

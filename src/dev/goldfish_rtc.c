@@ -8,6 +8,7 @@
  * loop armed at the host time that corresponds to the guest's alarm; when it
  * fires the interrupt is raised (if enabled) until CLEAR_INTERRUPT. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -16,7 +17,9 @@
 #include <unistd.h>
 
 #include "../host/loop.h"
+#include "../stats.h"
 #include "../vm.h"
+#include "../vmstate.h"
 #include "device.h"
 
 #define RTC_MMIO_SIZE 0x1000
@@ -45,6 +48,8 @@ struct goldfish_rtc {
 	bool alarm_armed;        /* ALARM_STATUS */
 	bool irq_enabled;
 	bool irq_pending;
+	bool paused;             /* VM paused: the alarm does not fire */
+	uint64_t alarms;         /* alarms that fired */
 };
 
 static uint64_t host_realtime_ns(void)
@@ -75,9 +80,10 @@ static void rtc_update_irq(struct goldfish_rtc *r)
  * interrupt. */
 static void rtc_check_alarm(struct goldfish_rtc *r)
 {
-	if (r->alarm_armed && rtc_now(r) >= r->alarm_ns) {
+	if (r->alarm_armed && !r->paused && rtc_now(r) >= r->alarm_ns) {
 		r->alarm_armed = false;
 		r->irq_pending = true;
+		r->alarms++;
 	}
 }
 
@@ -204,11 +210,123 @@ static void rtc_on_timer(void *opaque, uint32_t events)
 		return;
 	pthread_mutex_lock(&r->lock);
 	rtc_check_alarm(r);
-	/* Woken early (the guest clock moved back): wait on. */
-	if (r->alarm_armed)
+	/* Woken early (the guest clock moved back): wait on. Paused: resume
+	 * looks again (re-arming a past time now would spin). */
+	if (r->alarm_armed && !r->paused)
 		rtc_program_timer(r);
 	rtc_update_irq(r);
 	pthread_mutex_unlock(&r->lock);
+}
+
+/* Lock held: put the line where the state says, whatever it was. */
+static void rtc_sync_irq(struct goldfish_rtc *r)
+{
+	r->irq_level = r->irq_enabled && r->irq_pending;
+	irq_set_level(&r->irq, r->irq_level);
+}
+
+/* Alarm off, interrupt disabled and clear. The clock keeps its time: it is
+ * the battery-backed wall clock, which a reset does not touch (nor does
+ * QEMU's). */
+static void rtc_power_on(struct goldfish_rtc *r)
+{
+	r->time_high_latch = 0;
+	r->alarm_ns = 0;
+	r->alarm_armed = false;
+	r->irq_enabled = false;
+	r->irq_pending = false;
+	rtc_program_timer(r);
+}
+
+static void rtc_reset(void *opaque)
+{
+	struct goldfish_rtc *r = opaque;
+
+	pthread_mutex_lock(&r->lock);
+	rtc_power_on(r);
+	rtc_sync_irq(r);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The timer may still expire while paused; it then changes nothing until
+ * resume looks at the alarm again. */
+static void rtc_pause(void *opaque)
+{
+	struct goldfish_rtc *r = opaque;
+
+	pthread_mutex_lock(&r->lock);
+	r->paused = true;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void rtc_resume(void *opaque)
+{
+	struct goldfish_rtc *r = opaque;
+
+	pthread_mutex_lock(&r->lock);
+	r->paused = false;
+	rtc_check_alarm(r);
+	rtc_program_timer(r);
+	rtc_update_irq(r);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The guest's clock as its offset from host wall time (so a restored
+ * clock has moved on by the time spent saved, as a real one would), the
+ * latched high word, the alarm and the interrupt state. Any 64-bit offset
+ * or alarm is one the guest could have written. */
+static int rtc_state(void *opaque, struct vmstate *s)
+{
+	struct goldfish_rtc *r = opaque;
+	uint64_t offset;
+	int err;
+
+	pthread_mutex_lock(&r->lock);
+	offset = (uint64_t)r->offset_ns;
+	if (vms_version(s, 1) < 0)
+		goto out;
+	vms_u64(s, &offset);
+	vms_u32(s, &r->time_high_latch);
+	vms_u64(s, &r->alarm_ns);
+	vms_bool(s, &r->alarm_armed);
+	vms_bool(s, &r->irq_enabled);
+	vms_bool(s, &r->irq_pending);
+out:
+	err = vms_error(s);
+	if (s->loading) {
+		if (err) {
+			warn("goldfish-rtc: saved state refused (%s); device reset", strerror(-err));
+			rtc_power_on(r);
+		} else {
+			r->offset_ns = (int64_t)offset;
+			rtc_program_timer(r);
+		}
+		rtc_sync_irq(r);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return err;
+}
+
+static void rtc_stats(void *opaque, const struct stats_sink *s)
+{
+	struct goldfish_rtc *r = opaque;
+
+	pthread_mutex_lock(&r->lock);
+	stats_put(s, "alarms", r->alarms);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void rtc_destroy(void *opaque)
+{
+	struct goldfish_rtc *r = opaque;
+
+	if (r->timer_fd >= 0) {
+		if (r->vm->loop)
+			loop_del_fd(r->vm->loop, r->timer_fd);
+		close(r->timer_fd);
+	}
+	pthread_mutex_destroy(&r->lock);
+	free(r);
 }
 
 static int rtc_create(struct vm *vm, const struct dev_params *p, void **state)
@@ -259,5 +377,11 @@ static int rtc_create(struct vm *vm, const struct dev_params *p, void **state)
 static const struct device_ops goldfish_rtc_model = {
 	.name = "goldfish-rtc",
 	.create = rtc_create,
+	.reset = rtc_reset,
+	.pause = rtc_pause,
+	.resume = rtc_resume,
+	.state = rtc_state,
+	.stats = rtc_stats,
+	.destroy = rtc_destroy,
 };
 DEVICE_MODEL(goldfish_rtc_model)

@@ -3,7 +3,9 @@
  * silent hang (Linux drivers/misc/pvpanic, compatible "qemu,pvpanic-mmio"). */
 #include <stdlib.h>
 
+#include "../stats.h"
 #include "../vm.h"
+#include "../vmstate.h"
 #include "device.h"
 
 #define PVPANIC_PANICKED      (1 << 0)
@@ -14,6 +16,7 @@
 
 struct pvpanic {
 	struct vm *vm;
+	_Atomic uint64_t panics;
 };
 
 static uint64_t pvpanic_read(void *opaque, uint64_t off, unsigned size)
@@ -32,6 +35,7 @@ static void pvpanic_write(void *opaque, uint64_t off, uint64_t val, unsigned siz
 	if (off != 0)
 		return;
 	if (val & PVPANIC_PANICKED) {
+		p->panics++;
 		warn("pvpanic: the guest kernel panicked");
 		vm_request_exit(p->vm, VM_FAIL, PVPANIC_EXIT_STATUS);
 	}
@@ -67,8 +71,36 @@ static int pvpanic_create(struct vm *vm, const struct dev_params *params, void *
 	return vm_describe(vm, &d);
 }
 
+/* Nothing guest-visible to keep: the events register is constant and a
+ * write acts at once. Reset, pause and resume have nothing to do; the
+ * state is its version alone. */
+static void pvpanic_nothing(void *opaque)
+{
+	(void)opaque;
+}
+
+static int pvpanic_state(void *opaque, struct vmstate *s)
+{
+	(void)opaque;
+	vms_version(s, 1);
+	return vms_error(s);
+}
+
+static void pvpanic_stats(void *opaque, const struct stats_sink *s)
+{
+	struct pvpanic *p = opaque;
+
+	stats_put(s, "panics", p->panics);
+}
+
 static const struct device_ops pvpanic_model = {
 	.name = "pvpanic-mmio",
 	.create = pvpanic_create,
+	.reset = pvpanic_nothing,
+	.pause = pvpanic_nothing,
+	.resume = pvpanic_nothing,
+	.state = pvpanic_state,
+	.stats = pvpanic_stats,
+	.destroy = free,
 };
 DEVICE_MODEL(pvpanic_model)

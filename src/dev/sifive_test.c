@@ -5,12 +5,15 @@
 #include <libfdt.h>
 #include <stdlib.h>
 
+#include "../stats.h"
 #include "../vm.h"
+#include "../vmstate.h"
 #include "device.h"
 #include "sifive_test.h"
 
 struct sifive_test {
 	struct vm *vm;
+	_Atomic uint64_t commands;   /* poweroff/reboot/fail requests seen */
 };
 
 static uint64_t sifive_test_read(void *opaque, uint64_t offset, unsigned size)
@@ -28,6 +31,13 @@ static void sifive_test_write(void *opaque, uint64_t offset, uint64_t value, uns
 	/* The command is the low halfword: a 16-bit store of it counts too. */
 	if (offset != 0 || size < 2)
 		return;
+	switch (value & 0xffff) {
+	case SIFIVE_TEST_POWEROFF:
+	case SIFIVE_TEST_REBOOT:
+	case SIFIVE_TEST_FAIL:
+		t->commands++;
+		break;
+	}
 	switch (value & 0xffff) {
 	case SIFIVE_TEST_POWEROFF:
 		vm_request_exit(t->vm, VM_POWEROFF, 0);
@@ -81,8 +91,37 @@ static int sifive_test_create(struct vm *vm, const struct dev_params *p, void **
 	return vm_describe(vm, &d);
 }
 
+/* The device holds no guest-visible state: a write takes effect at once
+ * (the VM ends or resets), and a read is always 0. Reset, pause and resume
+ * have nothing to do; the state is only its version, so that a snapshot
+ * still names every device. */
+static void sifive_test_nothing(void *opaque)
+{
+	(void)opaque;
+}
+
+static int sifive_test_state(void *opaque, struct vmstate *s)
+{
+	(void)opaque;
+	vms_version(s, 1);
+	return vms_error(s);
+}
+
+static void sifive_test_stats(void *opaque, const struct stats_sink *s)
+{
+	struct sifive_test *t = opaque;
+
+	stats_put(s, "commands", t->commands);
+}
+
 static const struct device_ops sifive_test_model = {
 	.name = "sifive-test",
 	.create = sifive_test_create,
+	.reset = sifive_test_nothing,
+	.pause = sifive_test_nothing,
+	.resume = sifive_test_nothing,
+	.state = sifive_test_state,
+	.stats = sifive_test_stats,
+	.destroy = free,
 };
 DEVICE_MODEL(sifive_test_model)

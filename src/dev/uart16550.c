@@ -17,9 +17,12 @@
 #include <libfdt.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../host/console.h"
+#include "../stats.h"
 #include "../vm.h"
+#include "../vmstate.h"
 #include "device.h"
 
 #define UART_MMIO_SIZE 0x100
@@ -89,6 +92,8 @@ struct uart {
 	uint8_t rx[UART_FIFO_SIZE];
 	unsigned rx_head, rx_count;
 	bool thr_ipending;               /* THR-empty interrupt not yet acknowledged */
+	bool paused;                     /* VM paused: no input is taken */
+	uint64_t rx_bytes, tx_bytes;
 };
 
 static const unsigned trigger_levels[4] = { 1, 4, 8, 14 };
@@ -129,7 +134,9 @@ static void rx_fill(struct uart *u)
 	unsigned room = rx_capacity(u) - u->rx_count;
 	size_t n;
 
-	if (!u->console || (u->mcr & MCR_LOOP) || room == 0)
+	/* Paused: the input waits in the console (which stops reading its
+	 * fd when full) rather than changing what a snapshot saw. */
+	if (!u->console || (u->mcr & MCR_LOOP) || room == 0 || u->paused)
 		return;
 	n = console_read(u->console, buf, room);
 	for (size_t i = 0; i < n; i++)
@@ -193,6 +200,7 @@ static void msr_update(struct uart *u, uint8_t mcr)
 
 static void uart_transmit(struct uart *u, uint8_t b)
 {
+	u->tx_bytes++;
 	if (u->mcr & MCR_LOOP)
 		rx_push(u, b);
 	else if (u->console)
@@ -211,6 +219,7 @@ static uint8_t uart_read_locked(struct uart *u, unsigned reg)
 			v = u->rx[u->rx_head];
 			u->rx_head = (u->rx_head + 1) % UART_FIFO_SIZE;
 			u->rx_count--;
+			u->rx_bytes++;
 		}
 		rx_fill(u);
 		break;
@@ -353,7 +362,8 @@ static void uart_fdt_extra(void *fdt, void *opaque)
 	fdt_property_u32(fdt, "clock-frequency", UART_CLOCK_HZ);
 }
 
-static void uart_reset(struct uart *u)
+/* The datasheet's master reset values (Table 8 of the PC16550D). */
+static void uart_power_on(struct uart *u)
 {
 	u->ier = 0;
 	u->lcr = 0;
@@ -366,6 +376,116 @@ static void uart_reset(struct uart *u)
 	u->trigger = 1;
 	u->thr_ipending = false;
 	rx_reset(u);
+}
+
+/* Lock held: put the line where the state says, whatever it was. */
+static void uart_sync_irq(struct uart *u)
+{
+	u->irq_level = uart_iir_id(u) != IIR_NO_INT;
+	irq_set_level(&u->irq, u->irq_level);
+}
+
+static void uart_reset(void *opaque)
+{
+	struct uart *u = opaque;
+
+	pthread_mutex_lock(&u->lock);
+	uart_power_on(u);
+	uart_sync_irq(u);
+	pthread_mutex_unlock(&u->lock);
+}
+
+static void uart_pause(void *opaque)
+{
+	struct uart *u = opaque;
+
+	pthread_mutex_lock(&u->lock);
+	u->paused = true;
+	pthread_mutex_unlock(&u->lock);
+}
+
+static void uart_resume(void *opaque)
+{
+	struct uart *u = opaque;
+
+	pthread_mutex_lock(&u->lock);
+	u->paused = false;
+	rx_fill(u);  /* what was typed while paused */
+	uart_update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+}
+
+/* Every register, the receive FIFO and the pending THRE interrupt. A load
+ * takes nothing on trust: bits no register has, a trigger level the FCR
+ * cannot choose, a FIFO cursor or count beyond its size are refused. */
+static int uart_state(void *opaque, struct vmstate *s)
+{
+	struct uart *u = opaque;
+	uint32_t trigger, head, count;
+	int err;
+
+	pthread_mutex_lock(&u->lock);
+	trigger = u->trigger;
+	head = u->rx_head;
+	count = u->rx_count;
+	if (vms_version(s, 1) < 0)
+		goto out;
+	vms_u8(s, &u->ier);
+	vms_check(s, !(u->ier & ~0x0f), "ns16550a IER");
+	vms_u8(s, &u->lcr);
+	vms_u8(s, &u->mcr);
+	vms_check(s, !(u->mcr & ~MCR_MASK), "ns16550a MCR");
+	vms_u8(s, &u->lsr_err);
+	vms_check(s, !(u->lsr_err & ~LSR_ERR_MASK), "ns16550a LSR");
+	vms_u8(s, &u->msr);
+	vms_u8(s, &u->scr);
+	vms_u8(s, &u->dll);
+	vms_u8(s, &u->dlm);
+	vms_bool(s, &u->fifo_on);
+	vms_u32(s, &trigger);
+	vms_check(s, trigger == 1 || trigger == 4 || trigger == 8 || trigger == 14,
+		  "ns16550a trigger level");
+	vms_bytes(s, u->rx, sizeof(u->rx));
+	vms_u32(s, &head);
+	vms_check(s, head < UART_FIFO_SIZE, "ns16550a FIFO head");
+	vms_u32(s, &count);
+	vms_check(s, count <= (u->fifo_on ? UART_FIFO_SIZE : 1u), "ns16550a FIFO count");
+	vms_bool(s, &u->thr_ipending);
+out:
+	err = vms_error(s);
+	if (s->loading) {
+		if (err) {
+			warn("ns16550a: saved state refused (%s); device reset", strerror(-err));
+			uart_power_on(u);
+		} else {
+			u->trigger = trigger;
+			u->rx_head = head;
+			u->rx_count = count;
+		}
+		uart_sync_irq(u);
+	}
+	pthread_mutex_unlock(&u->lock);
+	return err;
+}
+
+static void uart_stats(void *opaque, const struct stats_sink *s)
+{
+	struct uart *u = opaque;
+
+	pthread_mutex_lock(&u->lock);
+	stats_put(s, "rx-bytes", u->rx_bytes);
+	stats_put(s, "tx-bytes", u->tx_bytes);
+	pthread_mutex_unlock(&u->lock);
+}
+
+/* At teardown (the bus still names u, but no vCPU runs). */
+static void uart_destroy(void *opaque)
+{
+	struct uart *u = opaque;
+
+	console_clear_receiver(u->console, u);
+	pthread_mutex_destroy(&u->lock);
+	free(u);
 }
 
 static int uart_create(struct vm *vm, const struct dev_params *p, void **state)
@@ -389,7 +509,7 @@ static int uart_create(struct vm *vm, const struct dev_params *p, void **state)
 	u->vm = vm;
 	u->console = vm->console;
 	u->irq = vm_irq_line(vm, (unsigned)irq);
-	uart_reset(u);
+	uart_power_on(u);
 
 	if (p->base) {
 		struct dev_desc d = {
@@ -422,5 +542,11 @@ static int uart_create(struct vm *vm, const struct dev_params *p, void **state)
 static const struct device_ops ns16550a_model = {
 	.name = "ns16550a",
 	.create = uart_create,
+	.reset = uart_reset,
+	.pause = uart_pause,
+	.resume = uart_resume,
+	.state = uart_state,
+	.stats = uart_stats,
+	.destroy = uart_destroy,
 };
 DEVICE_MODEL(ns16550a_model)

@@ -1,9 +1,10 @@
 /* virtio-blk (virtio 1.2, 5.2): a raw image file as a disk.
  *
  * --disk FILE[,readonly]. Requests are served by the device's own I/O
- * thread: the vCPU's QueueNotify only kicks an eventfd, so the guest keeps
- * running while the host reads or writes, and the completion interrupt is
- * raised from the I/O thread. */
+ * thread (src/dev/README.md): the vCPU's QueueNotify only kicks an eventfd,
+ * so the guest keeps running while the host reads or writes, and the
+ * completion interrupt is raised from the I/O thread. Pause lets the thread
+ * finish the batch it popped and pop no more; destroy stops and joins it. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,9 @@
 #include <unistd.h>
 
 #include "../host/blockfile.h"
+#include "../stats.h"
 #include "../vm.h"
+#include "../vmstate.h"
 #include "virtio.h"
 
 /* Feature bits (5.2.3) */
@@ -43,6 +46,11 @@
 #define BATCH 16
 #define CONFIG_SIZE 60             /* up to write_zeroes_may_unmap + pad */
 
+/* What served requests did (stats). */
+struct blk_counts {
+	uint64_t read_bytes, write_bytes, flushes, errors;
+};
+
 struct vblk {
 	struct virtio_dev *vdev;
 	struct blockfile *file;
@@ -51,8 +59,11 @@ struct vblk {
 	uint8_t config[CONFIG_SIZE];
 	int kick;                     /* eventfd: QueueNotify -> I/O thread */
 	pthread_t thread;
+	bool thread_started;
 	unsigned inflight;            /* popped, not yet completed (lock) */
+	bool stopping;                /* destroy: the thread must end (lock) */
 	pthread_cond_t idle;
+	struct blk_counts counts;     /* lock */
 	struct virtq_req *batch[BATCH];
 	uint32_t used_len[BATCH];
 	struct iovec iov[VIRTQ_MAX_SEGS];
@@ -101,14 +112,46 @@ static void blk_start(void *opaque)
 	blk_queue_notify(opaque, 0);  /* buffers may already be waiting */
 }
 
-/* Reset with the lock held: wait until the I/O thread has handed back what
- * it took, so nothing touches the old rings afterwards (4.2.2.1). */
-static void blk_reset(void *opaque)
+/* Lock held: wait until the I/O thread has handed back what it took. For
+ * a reset, so nothing touches the old rings afterwards (4.2.2.1); for a
+ * pause, so the completions are in guest RAM (virtio_pop already hands out
+ * nothing more). */
+static void blk_wait_idle(void *opaque)
 {
 	struct vblk *b = opaque;
 
 	while (b->inflight)
 		pthread_cond_wait(&b->idle, &b->vdev->lock);
+}
+
+/* Lock held: requests may have been posted while paused (or taken from
+ * a snapshot); the thread looks again. */
+static void blk_resume(void *opaque)
+{
+	blk_queue_notify(opaque, 0);
+}
+
+/* The device's own part of the snapshot: nothing the driver writes, but
+ * the disk must be the one the state was saved with. */
+static void blk_state(void *opaque, struct vmstate *s)
+{
+	struct vblk *b = opaque;
+	uint64_t sectors = b->sectors;
+
+	if (vms_version(s, 1) < 0)
+		return;
+	vms_u64(s, &sectors);
+	vms_check(s, sectors == b->sectors, "virtio-blk capacity");
+}
+
+static void blk_stats(void *opaque, const struct stats_sink *s)
+{
+	struct vblk *b = opaque;
+
+	stats_put(s, "read-bytes", b->counts.read_bytes);
+	stats_put(s, "write-bytes", b->counts.write_bytes);
+	stats_put(s, "flushes", b->counts.flushes);
+	stats_put(s, "errors", b->counts.errors);
 }
 
 /* Sector range check written so it cannot overflow. */
@@ -118,7 +161,7 @@ static bool in_range(const struct vblk *b, uint64_t sector, uint64_t nsectors)
 }
 
 static uint8_t blk_rw(struct vblk *b, const struct virtq_req *req, uint32_t type,
-		      uint64_t sector, uint32_t *written)
+		      uint64_t sector, uint32_t *written, struct blk_counts *c)
 {
 	bool in = type == VIRTIO_BLK_T_IN;
 	uint64_t len = in ? req->in_len - 1 : req->out_len - 16, got;
@@ -140,10 +183,14 @@ static uint8_t blk_rw(struct vblk *b, const struct virtq_req *req, uint32_t type
 		/* The data went straight into guest RAM. */
 		for (unsigned i = req->nr_out; i < req->nr_out + req->nr_in; i++)
 			virtio_dma_written(b->vdev->mem, req->seg[i].gpa, req->seg[i].len);
-		if (!err)
+		if (!err) {
 			*written = (uint32_t)len;
+			c->read_bytes += len;
+		}
 	} else {
 		err = blockfile_pwritev(b->file, b->iov, n, sector * SECTOR);
+		if (!err)
+			c->write_bytes += len;
 	}
 	if (err)
 		debug("virtio-blk: %s at sector %llu: %s", in ? "read" : "write",
@@ -181,7 +228,7 @@ static uint8_t blk_zero(struct vblk *b, const struct virtq_req *req, uint32_t ty
 }
 
 /* Serve one request without the lock; returns the used length. */
-static uint32_t blk_handle(struct vblk *b, const struct virtq_req *req)
+static uint32_t blk_handle(struct vblk *b, const struct virtq_req *req, struct blk_counts *c)
 {
 	struct { uint32_t type, reserved; uint64_t sector; } hdr;
 	uint32_t written = 0;
@@ -195,10 +242,11 @@ static uint32_t blk_handle(struct vblk *b, const struct virtq_req *req)
 	switch (hdr.type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
-		status = blk_rw(b, req, hdr.type, hdr.sector, &written);
+		status = blk_rw(b, req, hdr.type, hdr.sector, &written, c);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		status = blockfile_flush(b->file) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		c->flushes++;
 		break;
 	case VIRTIO_BLK_T_GET_ID: {
 		uint64_t n = req->in_len - 1 < ID_BYTES ? req->in_len - 1 : ID_BYTES;
@@ -213,6 +261,8 @@ static uint32_t blk_handle(struct vblk *b, const struct virtq_req *req)
 	default:
 		status = VIRTIO_BLK_S_UNSUPP;
 	}
+	if (status != VIRTIO_BLK_S_OK)
+		c->errors++;
 	virtq_req_write(b->vdev->mem, req, req->in_len - 1, &status, 1);
 	return written + 1;
 }
@@ -224,6 +274,7 @@ static void *blk_thread(void *arg)
 	struct virtq *vq = &d->vq[0];
 
 	for (;;) {
+		struct blk_counts c = { 0 };
 		uint64_t cnt;
 		if (read(b->kick, &cnt, sizeof(cnt)) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
@@ -231,6 +282,11 @@ static void *blk_thread(void *arg)
 			break;
 		}
 		virtio_lock(d);
+		if (b->stopping) {
+			virtio_unlock(d);
+			break;
+		}
+		/* Paused or not running: virtio_pop gives nothing. */
 		while (virtio_running(d)) {
 			unsigned n = 0;
 			/* 2.7.10: no notifications while we drain the ring. */
@@ -238,25 +294,51 @@ static void *blk_thread(void *arg)
 			while (n < BATCH && virtio_pop(d, 0, b->batch[n]) == 1)
 				n++;
 			if (n == 0) {
-				if (!virtq_enable_notify(vq))
+				if (!virtio_drain_end(d, 0))
 					break;
 				continue;
 			}
 			b->inflight = n;
 			virtio_unlock(d);
 			for (unsigned i = 0; i < n; i++)
-				b->used_len[i] = blk_handle(b, b->batch[i]);
+				b->used_len[i] = blk_handle(b, b->batch[i], &c);
 			virtio_lock(d);
 			for (unsigned i = 0; i < n; i++)
 				virtq_push_used(vq, b->batch[i]->head, b->used_len[i]);
+			b->counts.read_bytes += c.read_bytes;
+			b->counts.write_bytes += c.write_bytes;
+			b->counts.flushes += c.flushes;
+			b->counts.errors += c.errors;
+			c = (struct blk_counts){ 0 };
 			b->inflight = 0;
 			pthread_cond_broadcast(&b->idle);
 			virtio_notify(d, 0);
 		}
-		virtq_enable_notify(vq);
+		virtio_drain_end(d, 0);
 		virtio_unlock(d);
 	}
 	return NULL;
+}
+
+/* Without the lock: end the thread, then free what it used. */
+static void blk_destroy(void *opaque)
+{
+	struct vblk *b = opaque;
+
+	if (b->thread_started) {
+		virtio_lock(b->vdev);
+		b->stopping = true;
+		virtio_unlock(b->vdev);
+		blk_queue_notify(b, 0);
+		pthread_join(b->thread, NULL);
+	}
+	blockfile_close(b->file);
+	for (int i = 0; i < BATCH; i++)
+		free(b->batch[i]);
+	if (b->kick >= 0)
+		close(b->kick);
+	pthread_cond_destroy(&b->idle);
+	free(b);
 }
 
 static const struct virtio_dev_ops blk_ops_rw = {
@@ -271,7 +353,12 @@ static const struct virtio_dev_ops blk_ops_rw = {
 	.config_read = blk_config_read,
 	.queue_notify = blk_queue_notify,
 	.start = blk_start,
-	.reset = blk_reset,
+	.reset = blk_wait_idle,
+	.pause = blk_wait_idle,
+	.resume = blk_resume,
+	.state = blk_state,
+	.stats = blk_stats,
+	.destroy = blk_destroy,
 };
 
 /* 5.2.3: a read-only disk says so and drops the write-side features. */
@@ -286,7 +373,12 @@ static const struct virtio_dev_ops blk_ops_ro = {
 	.config_read = blk_config_read,
 	.queue_notify = blk_queue_notify,
 	.start = blk_start,
-	.reset = blk_reset,
+	.reset = blk_wait_idle,
+	.pause = blk_wait_idle,
+	.resume = blk_resume,
+	.state = blk_state,
+	.stats = blk_stats,
+	.destroy = blk_destroy,
 };
 
 /* "FILE[,readonly]" */
@@ -331,8 +423,8 @@ static int blk_create(struct vm *vm, const struct dev_params *p, void **state)
 		free(path);
 		return -ENOMEM;
 	}
-	*state = b;
 	b->kick = -1;
+	pthread_cond_init(&b->idle, NULL);
 	b->file = blockfile_open(path, ro, &err);
 	if (!b->file) {
 		warn("virtio-blk: cannot open disk image %s: %s", path, strerror(-err));
@@ -344,7 +436,6 @@ static int blk_create(struct vm *vm, const struct dev_params *p, void **state)
 	base = base ? base + 1 : path;
 	memcpy(b->id, base, strnlen(base, ID_BYTES));
 	build_config(b);
-	pthread_cond_init(&b->idle, NULL);
 	for (int i = 0; i < BATCH; i++) {
 		b->batch[i] = malloc(sizeof(struct virtq_req));
 		if (!b->batch[i]) {
@@ -359,29 +450,23 @@ static int blk_create(struct vm *vm, const struct dev_params *p, void **state)
 	}
 	if ((err = virtio_plug(vm, p, ro ? &blk_ops_ro : &blk_ops_rw, b, &b->vdev)))
 		goto fail;
-	if (pthread_create(&b->thread, NULL, blk_thread, b)) {
-		/* The window is on the bus already; the VM cannot start. */
-		warn("virtio-blk: cannot start the I/O thread");
-		return -EAGAIN;
+	if ((err = -pthread_create(&b->thread, NULL, blk_thread, b))) {
+		warn("virtio-blk: cannot start the I/O thread: %s", strerror(-err));
+		virtio_unplug(b->vdev);
+		goto fail;
 	}
+	b->thread_started = true;
 	pthread_setname_np(b->thread, "virtio-blk");
 	debug("virtio-blk: %s, %llu sectors%s", path, (unsigned long long)b->sectors,
 	      ro ? ", read-only" : "");
 	free(path);
+	*state = b->vdev;
 	return 0;
 fail:
-	blockfile_close(b->file);
-	for (int i = 0; i < BATCH; i++)
-		free(b->batch[i]);
-	if (b->kick >= 0)
-		close(b->kick);
-	free(b);
+	blk_destroy(b);
 	free(path);
 	return err;
 }
 
-static const struct device_ops virtio_blk = {
-	.name = "virtio-blk",
-	.create = blk_create,
-};
+static const struct device_ops virtio_blk = VIRTIO_DEVICE_OPS("virtio-blk", blk_create);
 DEVICE_MODEL(virtio_blk)

@@ -2,14 +2,18 @@
  * guest's hvc0 in para and hw modes, on the host console (vm->console).
  *
  * transmitq (1): the driver's output, handed to console_write on the
- * notifying thread (console_write never blocks for long).
+ * notifying thread (console_write does not wait on a reader: the one
+ * exception to host I/O off the vCPU, src/dev/README.md).
  * receiveq (0): the driver posts empty buffers; host input arrives on the
- * I/O thread through rx_ready and fills them. Lock order: device, then
- * console (console.c calls rx_ready without its own lock). */
+ * event loop through rx_ready and fills them. While paused nothing is
+ * delivered: the input waits in the console's ring (which then stops
+ * reading its fd) until resume. Lock order: device, then console
+ * (console.c calls rx_ready without its own lock). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "../host/console.h"
+#include "../stats.h"
 #include "../vm.h"
 #include "virtio.h"
 
@@ -23,6 +27,7 @@ struct vcon {
 	struct console *console;
 	struct virtq_req req;
 	uint8_t buf[CHUNK];
+	uint64_t rx_bytes, tx_bytes;  /* lock */
 };
 
 /* struct virtio_console_config (5.3.4): cols, rows, max_nr_ports,
@@ -42,21 +47,27 @@ static void con_config_write(void *opaque, uint32_t off, const void *buf, unsign
 {
 	struct vcon *c = opaque;
 
-	if (off == 8 && len >= 1)
+	if (off == 8 && len >= 1) {
 		console_write(c->console, buf, 1);
+		c->tx_bytes++;
+	}
 }
 
 /* Lock held: everything the driver queued for output. */
 static void con_transmit(struct vcon *c)
 {
 	struct virtio_dev *d = c->vdev;
+	bool pushed = false;
 
 	while (virtio_pop(d, TXQ, &c->req) == 1) {
 		for (unsigned i = 0; i < c->req.nr_out; i++)
 			console_write(c->console, c->req.seg[i].host, c->req.seg[i].len);
+		c->tx_bytes += c->req.out_len;
 		virtq_push_used(&d->vq[TXQ], c->req.head, 0);
+		pushed = true;
 	}
-	virtio_notify(d, TXQ);
+	if (pushed)
+		virtio_notify(d, TXQ);
 }
 
 /* Lock held: move pending host input into posted receive buffers. */
@@ -74,6 +85,7 @@ static void con_receive(struct vcon *c)
 		n = console_read(c->console, c->buf, room);
 		virtq_req_write(d->mem, &c->req, 0, c->buf, n);
 		virtq_push_used(vq, c->req.head, (uint32_t)n);
+		c->rx_bytes += n;
 		pushed = true;
 	}
 	if (pushed)
@@ -99,12 +111,30 @@ static void con_queue_notify(void *opaque, unsigned q)
 		con_receive(c);
 }
 
+/* DRIVER_OK, or resume: output queued and input typed meanwhile. */
 static void con_start(void *opaque)
 {
 	struct vcon *c = opaque;
 
 	con_transmit(c);
 	con_receive(c);
+}
+
+static void con_stats(void *opaque, const struct stats_sink *s)
+{
+	struct vcon *c = opaque;
+
+	stats_put(s, "rx-bytes", c->rx_bytes);
+	stats_put(s, "tx-bytes", c->tx_bytes);
+}
+
+/* The console outlives its devices: stop it calling us, then free. */
+static void con_destroy(void *opaque)
+{
+	struct vcon *c = opaque;
+
+	console_clear_receiver(c->console, c);
+	free(c);
 }
 
 static const struct virtio_dev_ops con_ops = {
@@ -118,6 +148,9 @@ static const struct virtio_dev_ops con_ops = {
 	.config_write = con_config_write,
 	.queue_notify = con_queue_notify,
 	.start = con_start,
+	.resume = con_start,
+	.stats = con_stats,
+	.destroy = con_destroy,
 };
 
 static int con_create(struct vm *vm, const struct dev_params *p, void **state)
@@ -132,7 +165,6 @@ static int con_create(struct vm *vm, const struct dev_params *p, void **state)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	*state = c;
 	c->console = vm->console;
 	if ((err = virtio_plug(vm, p, &con_ops, c, &c->vdev))) {
 		free(c);
@@ -140,11 +172,9 @@ static int con_create(struct vm *vm, const struct dev_params *p, void **state)
 	}
 	/* The guest's console input now comes here. */
 	console_set_receiver(c->console, con_rx_ready, c);
+	*state = c->vdev;
 	return 0;
 }
 
-static const struct device_ops virtio_console = {
-	.name = "virtio-console",
-	.create = con_create,
-};
+static const struct device_ops virtio_console = VIRTIO_DEVICE_OPS("virtio-console", con_create);
 DEVICE_MODEL(virtio_console)

@@ -2,13 +2,17 @@
  * of registers per device, one interrupt line. It knows nothing of the
  * device behind it (struct virtio_dev_ops) and nothing of the CPU engine:
  * vCPU threads call the register accessors, device I/O threads raise the
- * interrupt, and the device lock serialises both. */
+ * interrupt, and the device lock serialises both. The core reaches it only
+ * through virtio_mmio_transport (virtio-transport.h). Each queue's
+ * QueueNotify is also a doorbell (vm_add_doorbell), so an engine that can
+ * catch the write itself (KVM ioeventfd) needs no register offsets. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../vm.h"
-#include "virtio.h"
+#include "../vmstate.h"
+#include "virtio-transport.h"
 
 #define MMIO_WINDOW 0x1000
 #define MMIO_MAGIC 0x74726976          /* "virt" */
@@ -49,14 +53,13 @@ enum {
 };
 
 struct virtio_mmio {
-	struct virtio_dev vdev;
+	struct virtio_dev *vdev;
 	struct vm *vm;
 	uint64_t base;
 	int irq;
 	struct irq_line line;
 	uint32_t device_features_sel, driver_features_sel, queue_sel;
 	uint32_t interrupt_status;
-	struct virtq queues[];
 };
 
 /* Lock held. The line is level-triggered: up while any cause is pending. */
@@ -75,29 +78,31 @@ static void mmio_interrupt(struct virtio_dev *d, uint32_t cause)
 	mmio_update_irq(t);
 }
 
+static void mmio_reset(struct virtio_dev *d);
+
 static struct virtq *selected_queue(struct virtio_mmio *t)
 {
-	if (t->queue_sel >= t->vdev.ops->nr_queues)
+	if (t->queue_sel >= t->vdev->ops->nr_queues)
 		return NULL;
-	return &t->vdev.vq[t->queue_sel];
+	return &t->vdev->vq[t->queue_sel];
 }
 
 static uint64_t config_read(struct virtio_mmio *t, uint64_t off, unsigned size)
 {
-	const struct virtio_dev_ops *ops = t->vdev.ops;
+	const struct virtio_dev_ops *ops = t->vdev->ops;
 	uint64_t v = 0;
 
 	/* 4.2.2.2: any access width for the device-specific config space. */
 	if (off > ops->config_size || size > ops->config_size - off || !ops->config_read)
 		return 0;
-	ops->config_read(t->vdev.opaque, (uint32_t)off, &v, size);
+	ops->config_read(t->vdev->opaque, (uint32_t)off, &v, size);
 	return v;
 }
 
 static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct virtio_mmio *t = opaque;
-	struct virtio_dev *d = &t->vdev;
+	struct virtio_dev *d = t->vdev;
 	struct virtq *vq;
 	uint64_t v = 0;
 
@@ -154,7 +159,7 @@ static void set_high(uint64_t *r, uint32_t v)
 static void mmio_write(void *opaque, uint64_t off, uint64_t value, unsigned size)
 {
 	struct virtio_mmio *t = opaque;
-	struct virtio_dev *d = &t->vdev;
+	struct virtio_dev *d = t->vdev;
 	uint32_t v = (uint32_t)value;
 	struct virtq *vq;
 
@@ -183,9 +188,12 @@ static void mmio_write(void *opaque, uint64_t off, uint64_t value, unsigned size
 		break;
 	case REG_QUEUE_SEL: t->queue_sel = v; break;
 	case REG_QUEUE_NUM:
-		/* 4.2.2.3: the driver sets the queue up while it is not ready;
-		 * any size up to QueueNumMax works with our modular ring math. */
-		if (vq && !vq->ready && v >= 1 && v <= vq->max_size)
+		/* 4.2.2.3: the driver sets the queue up while it is not ready.
+		 * 2.7: "Queue Size value is always a power of 2" for split
+		 * queues (and the ring math wraps the 16-bit indices only then);
+		 * any other size, or one above QueueNumMax, is ignored and the
+		 * register keeps its value. */
+		if (vq && !vq->ready && virtq_size_valid(v, vq->max_size))
 			vq->size = (uint16_t)v;
 		break;
 	case REG_QUEUE_READY:
@@ -208,10 +216,7 @@ static void mmio_write(void *opaque, uint64_t off, uint64_t value, unsigned size
 	case REG_QUEUE_DEVICE_HIGH: if (vq && !vq->ready) set_high(&vq->used, v); break;
 	case REG_QUEUE_NOTIFY:
 		/* Low 16 bits: queue index (no NOTIFICATION_DATA offered). */
-		v &= 0xffff;
-		if (v < d->ops->nr_queues && d->vq[v].ready && virtio_running(d) &&
-		    d->ops->queue_notify)
-			d->ops->queue_notify(d->opaque, v);
+		virtio_queue_notified(d, v & 0xffff);
 		break;
 	case REG_INTERRUPT_ACK:
 		t->interrupt_status &= ~v;
@@ -219,12 +224,8 @@ static void mmio_write(void *opaque, uint64_t off, uint64_t value, unsigned size
 		break;
 	case REG_STATUS:
 		virtio_dev_set_status(d, (uint8_t)v);
-		if (v == 0) {
-			/* 4.2.2.1: reset clears the interrupt state too. */
-			t->device_features_sel = t->driver_features_sel = t->queue_sel = 0;
-			t->interrupt_status = 0;
-			mmio_update_irq(t);
-		}
+		if (v == 0)
+			mmio_reset(d);  /* 4.2.2.1: the interrupt state too */
 		break;
 	}
 out:
@@ -236,18 +237,31 @@ static const struct mmio_ops virtio_mmio_ops = {
 	.write = mmio_write,
 };
 
-int virtio_plug(struct vm *vm, const struct dev_params *p, const struct virtio_dev_ops *ops,
-		void *opaque, struct virtio_dev **out)
+/* A doorbell rung without a register access (KVM's ioeventfd on the I/O
+ * thread): the same path as the guest's write of data to QueueNotify. */
+static void mmio_doorbell(void *opaque, uint32_t data)
 {
+	mmio_write(opaque, REG_QUEUE_NOTIFY, data, 4);
+}
+
+static int mmio_plug(struct virtio_dev *d, const struct dev_params *p)
+{
+	const struct virtio_dev_ops *ops = d->ops;
+	struct vm *vm = d->vm;
 	struct virtio_mmio *t;
 	struct dev_desc desc = { .node_name = "virtio_mmio", .compatible = "virtio,mmio",
 				 .size = MMIO_WINDOW };
 	uint64_t base = p->base;
 	int irq = p->irq, err;
 
-	if (ops->config_size > MMIO_WINDOW - REG_CONFIG || ops->nr_queues == 0 ||
-	    ops->queue_max == 0 || ops->queue_max > VIRTQ_MAX_SIZE)
+	if (ops->config_size > MMIO_WINDOW - REG_CONFIG)
 		return -EINVAL;
+	/* Check the tables first: a window cannot be taken back. */
+	if (vm->nr_desc >= VM_MAX_DESC ||
+	    vm->nr_doorbells > VM_MAX_DOORBELLS - (int)ops->nr_queues) {
+		warn("%s: too many devices", ops->name);
+		return -ENOSPC;
+	}
 	if (!base && (err = vm_alloc_mmio(vm, MMIO_WINDOW, &base))) {
 		warn("%s: no free virtio-mmio slot", ops->name);
 		return err;
@@ -256,30 +270,66 @@ int virtio_plug(struct vm *vm, const struct dev_params *p, const struct virtio_d
 		warn("%s: no free interrupt line", ops->name);
 		return irq;
 	}
-	t = calloc(1, sizeof(*t) + ops->nr_queues * sizeof(struct virtq));
+	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	virtio_dev_init(&t->vdev, vm, ops, opaque, t->queues);
-	t->vdev.interrupt = mmio_interrupt;
-	t->vdev.transport = t;
+	t->vdev = d;
 	t->vm = vm;
 	t->base = base;
 	t->irq = irq;
 	t->line = vm_irq_line(vm, (unsigned)irq);
-	/* Check the description table first: a window cannot be taken back. */
-	if (vm->nr_desc >= VM_MAX_DESC) {
-		warn("%s: too many devices", ops->name);
-		free(t);
-		return -ENOSPC;
-	}
 	if ((err = vm_add_mmio(vm, base, MMIO_WINDOW, &virtio_mmio_ops, t, ops->name))) {
 		free(t);
 		return err;
+	}
+	d->transport = t;
+	for (unsigned q = 0; q < ops->nr_queues; q++) {
+		struct vm_doorbell db = { .addr = base + REG_QUEUE_NOTIFY, .len = 4, .data = q,
+					  .ring = mmio_doorbell, .opaque = t };
+		vm_add_doorbell(vm, &db);  /* room checked above */
 	}
 	desc.base = base;
 	desc.irq = irq;
 	vm_describe(vm, &desc);
 	debug("%s: virtio-mmio at %#llx irq %d", ops->name, (unsigned long long)base, irq);
-	*out = &t->vdev;
 	return 0;
 }
+
+static void mmio_reset(struct virtio_dev *d)
+{
+	struct virtio_mmio *t = d->transport;
+
+	t->device_features_sel = t->driver_features_sel = t->queue_sel = 0;
+	t->interrupt_status = 0;
+	mmio_update_irq(t);
+}
+
+static void mmio_state(struct virtio_dev *d, struct vmstate *s)
+{
+	struct virtio_mmio *t = d->transport;
+
+	/* The selectors read back as written (any value); only bits 0 and 1
+	 * of InterruptStatus exist (4.2.2). */
+	vms_u32(s, &t->device_features_sel);
+	vms_u32(s, &t->driver_features_sel);
+	vms_u32(s, &t->queue_sel);
+	vms_u32(s, &t->interrupt_status);
+	vms_check(s, t->interrupt_status <= 3, "virtio-mmio interrupt status");
+	if (s->loading && !vms_error(s))
+		mmio_update_irq(t);
+}
+
+static void mmio_destroy(struct virtio_dev *d)
+{
+	free(d->transport);
+	d->transport = NULL;
+}
+
+const struct virtio_transport_ops virtio_mmio_transport = {
+	.name = "virtio-mmio",
+	.plug = mmio_plug,
+	.interrupt = mmio_interrupt,
+	.reset = mmio_reset,
+	.state = mmio_state,
+	.destroy = mmio_destroy,
+};

@@ -4,7 +4,10 @@
  * One I/O thread per card polls the back end and an eventfd the vCPU kicks
  * on QueueNotify; it moves transmitted frames to the back end and received
  * frames into the guest's buffers and raises the interrupt, so the vCPU
- * never waits for the network.
+ * never waits for the network (src/dev/README.md). While the VM is paused
+ * the thread parks: it polls only its eventfd, so the back end is neither
+ * read nor run (tap frames wait in the kernel, slirp's sockets and timers
+ * wait too) and nothing is transmitted.
  *
  * Offloads: the guest may leave TCP/UDP checksums (VIRTIO_NET_F_CSUM) and
  * TCPv4 segmentation (HOST_TSO4) to us; we finish both here, in native code,
@@ -20,7 +23,9 @@
 #include <unistd.h>
 
 #include "../host/net.h"
+#include "../stats.h"
 #include "../vm.h"
+#include "../vmstate.h"
 #include "virtio.h"
 
 #define VIRTIO_NET_F_CSUM 0
@@ -51,6 +56,19 @@ struct net_hdr {
 #define TX_BATCH 32
 #define MAX_POLLFDS 256
 #define CONFIG_SIZE 8     /* mac[6], status */
+/* Frames the back end delivered in the instant between a pause and the
+ * thread parking: kept for resume rather than dropped. */
+#define MAX_HELD 16
+
+/* Frames and bytes one way. */
+struct net_counts {
+	uint64_t frames, bytes, dropped;
+};
+
+struct held_frame {
+	size_t len;
+	uint8_t *data;
+};
 
 struct vnet {
 	struct virtio_dev *vdev;
@@ -58,9 +76,15 @@ struct vnet {
 	uint8_t config[CONFIG_SIZE];
 	int kick;
 	pthread_t thread;
+	bool thread_started;
+	bool stopping;           /* destroy: the thread must end (lock) */
+	bool parked;             /* the thread saw the pause (lock) */
 	unsigned inflight;       /* TX requests being sent (lock) */
 	pthread_cond_t idle;
-	uint64_t rx_dropped, tx_dropped, tso_seen;
+	struct net_counts rx_count, tx_count;  /* lock */
+	uint64_t tso_seen;
+	struct held_frame held[MAX_HELD];
+	unsigned nr_held;             /* lock */
 	struct virtq_req rx_req;
 	struct virtq_req *tx[TX_BATCH];
 	uint8_t frame[TX_MAX_FRAME];    /* one transmitted frame, linearised */
@@ -93,12 +117,63 @@ static void net_start(void *opaque)
 	net_kick(opaque);
 }
 
+static void drop_held(struct vnet *n)
+{
+	for (unsigned i = 0; i < n->nr_held; i++)
+		free(n->held[i].data);
+	n->nr_held = 0;
+}
+
+/* Lock held: the transmit batch the thread took is handed back. A reset
+ * also forgets held frames: they were for the old driver. */
 static void net_reset(void *opaque)
 {
 	struct vnet *n = opaque;
 
 	while (n->inflight)
 		pthread_cond_wait(&n->idle, &n->vdev->lock);
+	drop_held(n);
+}
+
+/* Lock held, paused set: wait until the thread is parked (it took the
+ * lock at the top of its loop and saw paused), so the back end is idle and
+ * nothing more reaches guest RAM. */
+static void net_pause(void *opaque)
+{
+	struct vnet *n = opaque;
+
+	net_kick(n);
+	while (n->thread_started && (n->inflight || !n->parked))
+		pthread_cond_wait(&n->idle, &n->vdev->lock);
+}
+
+static void net_resume(void *opaque)
+{
+	net_kick(opaque);
+}
+
+/* Guest-visible: the config space (MAC, link status). */
+static void net_state(void *opaque, struct vmstate *s)
+{
+	struct vnet *n = opaque;
+
+	if (vms_version(s, 1) < 0)
+		return;
+	vms_bytes(s, n->config, 6);
+	vms_u8(s, &n->config[6]);
+	vms_check(s, n->config[6] <= VIRTIO_NET_S_LINK_UP, "virtio-net link status");
+}
+
+static void net_stats(void *opaque, const struct stats_sink *s)
+{
+	struct vnet *n = opaque;
+
+	stats_put(s, "rx-frames", n->rx_count.frames);
+	stats_put(s, "rx-bytes", n->rx_count.bytes);
+	stats_put(s, "rx-dropped", n->rx_count.dropped);
+	stats_put(s, "tx-frames", n->tx_count.frames);
+	stats_put(s, "tx-bytes", n->tx_count.bytes);
+	stats_put(s, "tx-dropped", n->tx_count.dropped);
 }
 
 /* Back end callbacks, on the I/O thread. */
@@ -113,35 +188,65 @@ static bool net_can_receive(void *opaque)
 	return ok;
 }
 
-static void net_receive(void *opaque, const uint8_t *frame, size_t len)
+/* Lock held: one frame into the next receive buffer. */
+static void deliver(struct vnet *n, const uint8_t *frame, size_t len)
 {
-	struct vnet *n = opaque;
 	struct virtio_dev *d = n->vdev;
 	/* 5.1.6.4: one buffer per frame (no MRG_RXBUF), checksums known good. */
 	uint8_t hdr[HDR_LEN] = { [10] = 1 };
 	uint32_t used = 0;
 
-	virtio_lock(d);
 	if (virtio_has_feature(d, VIRTIO_NET_F_GUEST_CSUM))
 		hdr[0] = VIRTIO_NET_HDR_F_DATA_VALID;
 	if (virtio_pop(d, RXQ, &n->rx_req) != 1) {
-		n->rx_dropped++;
-		goto out;
+		n->rx_count.dropped++;
+		return;
 	}
 	if (n->rx_req.in_len >= HDR_LEN + len) {
 		virtq_req_write(d->mem, &n->rx_req, 0, hdr, HDR_LEN);
 		virtq_req_write(d->mem, &n->rx_req, HDR_LEN, frame, len);
 		used = (uint32_t)(HDR_LEN + len);
+		n->rx_count.frames++;
+		n->rx_count.bytes += len;
 	} else {
 		/* Buffers too small for the frame (5.1.6.3.1 asks drivers for
 		 * 1526 bytes without offloads): the driver sees a short
 		 * buffer and drops it. */
-		n->rx_dropped++;
+		n->rx_count.dropped++;
 	}
 	virtq_push_used(&d->vq[RXQ], n->rx_req.head, used);
 	virtio_notify(d, RXQ);
-out:
+}
+
+static void net_receive(void *opaque, const uint8_t *frame, size_t len)
+{
+	struct vnet *n = opaque;
+	struct virtio_dev *d = n->vdev;
+
+	virtio_lock(d);
+	if (d->paused && n->nr_held < MAX_HELD) {
+		struct held_frame *h = &n->held[n->nr_held];
+		if ((h->data = malloc(len ? len : 1))) {
+			memcpy(h->data, frame, len);
+			h->len = len;
+			n->nr_held++;
+		} else {
+			n->rx_count.dropped++;
+		}
+	} else {
+		deliver(n, frame, len);
+	}
 	virtio_unlock(d);
+}
+
+/* Lock held, not paused: frames kept across a pause go first. */
+static void deliver_held(struct vnet *n)
+{
+	for (unsigned i = 0; i < n->nr_held; i++) {
+		deliver(n, n->held[i].data, n->held[i].len);
+		free(n->held[i].data);
+	}
+	n->nr_held = 0;
 }
 
 /* ---- transmit offloads ------------------------------------------------ */
@@ -175,17 +280,23 @@ static uint16_t csum_fold(uint64_t sum)
 	return (uint16_t)~sum;
 }
 
-static int send_frame(struct vnet *n, uint8_t *buf, size_t len)
+static int send_frame(struct vnet *n, uint8_t *buf, size_t len, struct net_counts *c)
 {
 	struct iovec iov = { buf, len };
+	int err = n->be->ops->send(n->be, &iov, 1);
 
-	return n->be->ops->send(n->be, &iov, 1);
+	if (!err) {
+		c->frames++;
+		c->bytes += len;
+	}
+	return err;
 }
 
 /* 5.1.6.2 GSO_TCPV4: cut one TCP/IPv4 super-frame into gso_size pieces,
  * each a complete frame with its own IP id, length, sequence number and
  * checksums. Malformed headers: the frame is dropped. */
-static int send_tso4(struct vnet *n, const uint8_t *f, size_t len, unsigned mss)
+static int send_tso4(struct vnet *n, const uint8_t *f, size_t len, unsigned mss,
+		     struct net_counts *c)
 {
 	const uint8_t *ip = f + ETH_HLEN, *tcp;
 	size_t ihl, doff, hlen, payload;
@@ -232,7 +343,7 @@ static int send_tso4(struct vnet *n, const uint8_t *f, size_t len, unsigned mss)
 		sum += 6 + tcp_len;              /* protocol, TCP length */
 		sum = csum_add(sum, stcp, tcp_len);
 		put_be16(stcp + 16, csum_fold(sum));
-		if (send_frame(n, s, hlen + chunk))
+		if (send_frame(n, s, hlen + chunk, c))
 			return -EIO;
 		off += chunk;
 		if (payload == 0)
@@ -242,15 +353,16 @@ static int send_tso4(struct vnet *n, const uint8_t *f, size_t len, unsigned mss)
 }
 
 /* One transmit request, without the device lock: strip the virtio header,
- * finish checksum or segmentation, hand the frame(s) to the back end. */
-static void net_send_request(struct vnet *n, const struct virtq_req *r)
+ * finish checksum or segmentation, hand the frame(s) to the back end. What
+ * was sent or dropped is counted in *c. */
+static void net_send_request(struct vnet *n, const struct virtq_req *r, struct net_counts *c)
 {
 	struct net_hdr h;
 	size_t len;
 	int err = -EINVAL;
 
 	if (r->out_len <= HDR_LEN || r->out_len - HDR_LEN > TX_MAX_FRAME) {
-		n->tx_dropped++;
+		c->dropped++;
 		return;
 	}
 	len = (size_t)(r->out_len - HDR_LEN);
@@ -259,22 +371,23 @@ static void net_send_request(struct vnet *n, const struct virtq_req *r)
 	if (h.gso_type == VIRTIO_NET_HDR_GSO_TCPV4) {
 		if (!n->tso_seen++)
 			debug("virtio-net: first TSO frame, %zu bytes, mss %u", len, h.gso_size);
-		err = send_tso4(n, n->frame, len, h.gso_size);
+		err = send_tso4(n, n->frame, len, h.gso_size, c);
 	} else if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
 		if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 			/* 5.1.6.2: checksum from csum_start to the end, stored
 			 * at csum_start + csum_offset (which holds the
 			 * pseudo-header sum already). */
 			size_t start = h.csum_start, at = (size_t)h.csum_start + h.csum_offset;
-			if (start >= len || at > len - 2)
+			/* The 2-byte field must fit: len < 2 would wrap len - 2. */
+			if (len < 2 || start >= len || at > len - 2)
 				goto drop;
 			put_be16(n->frame + at, csum_fold(csum_add(0, n->frame + start, len - start)));
 		}
-		err = send_frame(n, n->frame, len);
+		err = send_frame(n, n->frame, len, c);
 	}
 drop:
 	if (err)
-		n->tx_dropped++;
+		c->dropped++;
 }
 
 /* Send everything the driver queued for transmission. */
@@ -285,41 +398,62 @@ static void net_transmit(struct vnet *n)
 
 	virtio_lock(d);
 	while (virtio_running(d)) {
+		struct net_counts c = { 0 };
 		unsigned cnt = 0;
 		virtq_disable_notify(vq);
 		while (cnt < TX_BATCH && virtio_pop(d, TXQ, n->tx[cnt]) == 1)
 			cnt++;
 		if (cnt == 0) {
-			if (!virtq_enable_notify(vq))
+			if (!virtio_drain_end(d, TXQ))
 				break;
 			continue;
 		}
 		n->inflight = cnt;
 		virtio_unlock(d);
 		for (unsigned i = 0; i < cnt; i++)
-			net_send_request(n, n->tx[i]);
+			net_send_request(n, n->tx[i], &c);
 		virtio_lock(d);
 		for (unsigned i = 0; i < cnt; i++)
 			virtq_push_used(vq, n->tx[i]->head, 0);
+		n->tx_count.frames += c.frames;
+		n->tx_count.bytes += c.bytes;
+		n->tx_count.dropped += c.dropped;
 		n->inflight = 0;
 		pthread_cond_broadcast(&n->idle);
 		virtio_notify(d, TXQ);
 	}
-	virtq_enable_notify(vq);
+	virtio_drain_end(d, TXQ);
 	virtio_unlock(d);
 }
 
 static void *net_thread(void *arg)
 {
 	struct vnet *n = arg;
+	struct virtio_dev *d = n->vdev;
 	struct pollfd fds[MAX_POLLFDS];
 
 	for (;;) {
 		int cnt = 1, timeout = -1;
-		bool room = net_can_receive(n);
+		bool room, paused;
+
+		virtio_lock(d);
+		if (n->stopping) {
+			virtio_unlock(d);
+			break;
+		}
+		paused = d->paused;
+		if (paused != n->parked) {
+			n->parked = paused;
+			pthread_cond_broadcast(&n->idle);
+		}
+		if (!paused)
+			deliver_held(n);
+		room = virtio_running(d) && virtq_pending(&d->vq[RXQ]) > 0;
+		virtio_unlock(d);
 
 		fds[0] = (struct pollfd){ .fd = n->kick, .events = POLLIN };
-		n->be->ops->poll_prepare(n->be, fds, &cnt, MAX_POLLFDS, &timeout, room);
+		if (!paused)
+			n->be->ops->poll_prepare(n->be, fds, &cnt, MAX_POLLFDS, &timeout, room);
 		if (poll(fds, cnt, timeout) < 0 && errno != EINTR) {
 			warn("virtio-net: poll: %s", strerror(errno));
 			break;
@@ -329,10 +463,35 @@ static void *net_thread(void *arg)
 			if (read(n->kick, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				debug("virtio-net: kick read: %s", strerror(errno));
 		}
+		if (paused)
+			continue;
 		net_transmit(n);
 		n->be->ops->poll_dispatch(n->be, fds, 1, cnt);
 	}
 	return NULL;
+}
+
+/* Without the lock: end the thread, then close the back end. */
+static void net_destroy(void *opaque)
+{
+	struct vnet *n = opaque;
+
+	if (n->thread_started) {
+		virtio_lock(n->vdev);
+		n->stopping = true;
+		virtio_unlock(n->vdev);
+		net_kick(n);
+		pthread_join(n->thread, NULL);
+	}
+	if (n->be)
+		n->be->ops->close(n->be);
+	drop_held(n);
+	for (int i = 0; i < TX_BATCH; i++)
+		free(n->tx[i]);
+	if (n->kick >= 0)
+		close(n->kick);
+	pthread_cond_destroy(&n->idle);
+	free(n);
 }
 
 static const struct virtio_dev_ops net_ops = {
@@ -348,6 +507,11 @@ static const struct virtio_dev_ops net_ops = {
 	.queue_notify = net_queue_notify,
 	.start = net_start,
 	.reset = net_reset,
+	.pause = net_pause,
+	.resume = net_resume,
+	.state = net_state,
+	.stats = net_stats,
+	.destroy = net_destroy,
 };
 
 static struct net_backend *open_backend(const char *spec)
@@ -363,15 +527,14 @@ static struct net_backend *open_backend(const char *spec)
 
 static int net_create(struct vm *vm, const struct dev_params *p, void **state)
 {
-	static int instance;
 	struct vnet *n;
 	int err = -ENOMEM;
 
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
-	*state = n;
 	n->kick = -1;
+	pthread_cond_init(&n->idle, NULL);
 	n->be = open_backend(p->arg);
 	if (!n->be) {
 		err = -EINVAL;
@@ -383,11 +546,11 @@ static int net_create(struct vm *vm, const struct dev_params *p, void **state)
 	for (int i = 0; i < TX_BATCH; i++)
 		if (!(n->tx[i] = malloc(sizeof(struct virtq_req))))
 			goto fail;
-	/* 52:54:00:12:34:56 (the address users of QEMU know), then :57... */
+	/* 52:54:00:12:34:56 (the address users of QEMU know), then :57...
+	 * for the cards created after the first. */
 	memcpy(n->config, (uint8_t[]){ 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 }, 6);
-	n->config[5] += (uint8_t)instance++;
+	n->config[5] += (uint8_t)p->index;
 	n->config[6] = VIRTIO_NET_S_LINK_UP;
-	pthread_cond_init(&n->idle, NULL);
 	n->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (n->kick < 0) {
 		err = -errno;
@@ -395,25 +558,19 @@ static int net_create(struct vm *vm, const struct dev_params *p, void **state)
 	}
 	if ((err = virtio_plug(vm, p, &net_ops, n, &n->vdev)))
 		goto fail;
-	if (pthread_create(&n->thread, NULL, net_thread, n)) {
-		warn("virtio-net: cannot start the I/O thread");
-		return -EAGAIN;
+	if ((err = -pthread_create(&n->thread, NULL, net_thread, n))) {
+		warn("virtio-net: cannot start the I/O thread: %s", strerror(-err));
+		virtio_unplug(n->vdev);
+		goto fail;
 	}
+	n->thread_started = true;
 	pthread_setname_np(n->thread, "virtio-net");
+	*state = n->vdev;
 	return 0;
 fail:
-	if (n->be)
-		n->be->ops->close(n->be);
-	for (int i = 0; i < TX_BATCH; i++)
-		free(n->tx[i]);
-	if (n->kick >= 0)
-		close(n->kick);
-	free(n);
+	net_destroy(n);
 	return err;
 }
 
-static const struct device_ops virtio_net = {
-	.name = "virtio-net",
-	.create = net_create,
-};
+static const struct device_ops virtio_net = VIRTIO_DEVICE_OPS("virtio-net", net_create);
 DEVICE_MODEL(virtio_net)

@@ -9,9 +9,13 @@
 #include "virtio.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../stats.h"
 #include "../vm.h"
+#include "../vmstate.h"
+#include "virtio-transport.h"
 
 /* ---- guest RAM helpers ------------------------------------------------- */
 
@@ -36,18 +40,21 @@ void virtio_dma_written(struct guest_mem *mem, uint64_t gpa, uint64_t len)
 
 /* ---- ring mapping ------------------------------------------------------ */
 
-/* Ring parts live in guest RAM, each inside one region; once checked we
- * keep host pointers to them (RAM never moves while the VM exists). */
+/* Ring parts live in guest RAM, each inside one region. Their host
+ * pointers are recomputed and checked on every use rather than kept: the
+ * driver may move a ring whenever the queue is not ready, and a loaded
+ * snapshot or a reset changes the addresses without telling us. */
 struct ring_map {
 	uint8_t *desc, *avail, *used;
 };
 
-/* Lazily checked the first time the queue is used after QueueReady. */
+/* Checked on every use (a few compares); fails when the queue is not
+ * ready or a ring is not wholly in RAM. */
 static int virtq_map(struct virtq *vq, struct ring_map *rm)
 {
 	uint64_t n = vq->size;
 
-	if (!vq->ready || n == 0 || n > VIRTQ_MAX_SIZE)
+	if (!vq->ready || !virtq_size_valid(vq->size, VIRTQ_MAX_SIZE))
 		return -EPROTO;
 	/* 2.7.1 alignment: we use 16- and 32-bit atomics on avail/used. */
 	if ((vq->avail & 1) || (vq->used & 3))
@@ -385,8 +392,19 @@ int virtq_req_iov(const struct virtq_req *req, bool in, uint64_t off, uint64_t l
 	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_RING_INDIRECT_DESC) | \
 	 (1ULL << VIRTIO_F_RING_EVENT_IDX))
 
-void virtio_dev_init(struct virtio_dev *d, struct vm *vm, const struct virtio_dev_ops *ops,
-		     void *opaque, struct virtq *queues)
+/* Status bits a device can hold (2.1). */
+#define STATUS_BITS                                                                \
+	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK | \
+	 VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DEVICE_NEEDS_RESET | VIRTIO_STATUS_FAILED)
+
+static void virtio_interrupt(struct virtio_dev *d, uint32_t cause)
+{
+	d->interrupts++;
+	d->transport_ops->interrupt(d, cause);
+}
+
+static void dev_init(struct virtio_dev *d, struct vm *vm, const struct virtio_dev_ops *ops,
+		     void *opaque, struct virtq *queues, struct virtq_stats *stats)
 {
 	memset(d, 0, sizeof(*d));
 	d->ops = ops;
@@ -396,11 +414,56 @@ void virtio_dev_init(struct virtio_dev *d, struct vm *vm, const struct virtio_de
 	pthread_mutex_init(&d->lock, NULL);
 	d->host_features = ops->features | TRANSPORT_FEATURES;
 	d->vq = queues;
+	d->vq_stats = stats;
 	for (unsigned i = 0; i < ops->nr_queues; i++) {
 		queues[i].mem = &vm->mem;
 		queues[i].max_size = ops->queue_max;
 		virtq_reset(&queues[i]);
 	}
+}
+
+/* The device, its queues and their counters in one allocation. */
+struct virtio_alloc {
+	struct virtio_dev dev;
+	struct virtq_stats stats[VIRTIO_MAX_QUEUES];
+	struct virtq queues[];
+};
+
+int virtio_plug(struct vm *vm, const struct dev_params *p, const struct virtio_dev_ops *ops,
+		void *opaque, struct virtio_dev **out)
+{
+	/* The only transport so far; PCI would be chosen here, from the
+	 * board or the user's configuration, never by the device. */
+	const struct virtio_transport_ops *t = &virtio_mmio_transport;
+	struct virtio_alloc *a;
+	int err;
+
+	if (ops->nr_queues == 0 || ops->nr_queues > VIRTIO_MAX_QUEUES ||
+	    !virtq_size_valid(ops->queue_max, VIRTQ_MAX_SIZE)) {
+		warn("%s: bad queue layout in the device model", ops->name);
+		return -EINVAL;
+	}
+	a = calloc(1, sizeof(*a) + ops->nr_queues * sizeof(struct virtq));
+	if (!a)
+		return -ENOMEM;
+	dev_init(&a->dev, vm, ops, opaque, a->queues, a->stats);
+	a->dev.transport_ops = t;
+	if ((err = t->plug(&a->dev, p))) {
+		pthread_mutex_destroy(&a->dev.lock);
+		free(a);
+		return err;
+	}
+	*out = &a->dev;
+	return 0;
+}
+
+void virtio_unplug(struct virtio_dev *d)
+{
+	if (!d)
+		return;
+	d->transport_ops->destroy(d);
+	pthread_mutex_destroy(&d->lock);
+	free(d);  /* d is the first member of its struct virtio_alloc */
 }
 
 void virtio_dev_reset(struct virtio_dev *d)
@@ -415,6 +478,22 @@ void virtio_dev_reset(struct virtio_dev *d)
 	d->status = 0;
 }
 
+/* 3.1.1: what FEATURES_OK may stand for: only bits we offered, and
+ * VERSION_1 (we do not speak the legacy interface). */
+static bool features_acceptable(const struct virtio_dev *d)
+{
+	return !(d->driver_features & ~d->host_features) &&
+	       (d->driver_features & (1ULL << VIRTIO_F_VERSION_1));
+}
+
+static void queues_take_features(struct virtio_dev *d)
+{
+	for (unsigned i = 0; i < d->ops->nr_queues; i++) {
+		d->vq[i].event_idx = virtio_has_feature(d, VIRTIO_F_RING_EVENT_IDX);
+		d->vq[i].indirect = virtio_has_feature(d, VIRTIO_F_RING_INDIRECT_DESC);
+	}
+}
+
 void virtio_dev_set_status(struct virtio_dev *d, uint8_t status)
 {
 	uint8_t old = d->status;
@@ -423,22 +502,26 @@ void virtio_dev_set_status(struct virtio_dev *d, uint8_t status)
 		virtio_dev_reset(d);
 		return;
 	}
-	/* 3.1.1: FEATURES_OK sticks only if we support what the driver chose;
-	 * we do not speak the legacy interface, so VERSION_1 is required. */
+	/* 3.1.1: FEATURES_OK sticks only if we support what the driver chose. */
 	if ((status & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
-		if ((d->driver_features & ~d->host_features) ||
-		    !(d->driver_features & (1ULL << VIRTIO_F_VERSION_1)))
+		if (!features_acceptable(d))
 			status &= ~VIRTIO_STATUS_FEATURES_OK;
-		for (unsigned i = 0; i < d->ops->nr_queues; i++) {
-			d->vq[i].event_idx = virtio_has_feature(d, VIRTIO_F_RING_EVENT_IDX);
-			d->vq[i].indirect = virtio_has_feature(d, VIRTIO_F_RING_INDIRECT_DESC);
-		}
+		queues_take_features(d);
 	}
 	/* The driver cannot clear DEVICE_NEEDS_RESET except by a reset. */
 	d->status = status | (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	if ((status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK) &&
 	    (status & VIRTIO_STATUS_FEATURES_OK) && d->ops->start)
 		d->ops->start(d->opaque);
+}
+
+void virtio_queue_notified(struct virtio_dev *d, unsigned q)
+{
+	if (q >= d->ops->nr_queues)
+		return;
+	d->vq_stats[q].notifications++;
+	if (d->vq[q].ready && virtio_running(d) && d->ops->queue_notify)
+		d->ops->queue_notify(d->opaque, q);
 }
 
 void virtio_needs_reset(struct virtio_dev *d, const char *why)
@@ -448,8 +531,8 @@ void virtio_needs_reset(struct virtio_dev *d, const char *why)
 	warn("%s: %s; device needs reset", d->ops->name, why);
 	d->status |= VIRTIO_STATUS_DEVICE_NEEDS_RESET;
 	/* 2.1.2: with DRIVER_OK set, tell the driver by a config change. */
-	if ((d->status & VIRTIO_STATUS_DRIVER_OK) && d->interrupt)
-		d->interrupt(d, 2);
+	if (d->status & VIRTIO_STATUS_DRIVER_OK)
+		virtio_interrupt(d, 2);
 }
 
 int virtio_pop(struct virtio_dev *d, unsigned q, struct virtq_req *req)
@@ -474,14 +557,23 @@ int virtio_pop(struct virtio_dev *d, unsigned q, struct virtq_req *req)
 			snprintf(why, sizeof(why), "queue %u ring is malformed", q);
 			virtio_needs_reset(d, why);
 		}
+		if (r == 1)
+			d->vq_stats[q].requests++;
 		return r;
 	}
 }
 
+bool virtio_drain_end(struct virtio_dev *d, unsigned q)
+{
+	if (q >= d->ops->nr_queues || d->paused)
+		return false;
+	return virtq_enable_notify(&d->vq[q]);
+}
+
 void virtio_notify(struct virtio_dev *d, unsigned q)
 {
-	if (q < d->ops->nr_queues && virtq_should_notify(&d->vq[q]) && d->interrupt)
-		d->interrupt(d, 1);
+	if (q < d->ops->nr_queues && virtq_should_notify(&d->vq[q]))
+		virtio_interrupt(d, 1);
 }
 
 void virtio_complete(struct virtio_dev *d, unsigned q, uint16_t head, uint32_t len)
@@ -495,6 +587,149 @@ void virtio_complete(struct virtio_dev *d, unsigned q, uint16_t head, uint32_t l
 void virtio_config_changed(struct virtio_dev *d)
 {
 	d->config_generation++;
-	if ((d->status & VIRTIO_STATUS_DRIVER_OK) && d->interrupt)
-		d->interrupt(d, 2);
+	if (d->status & VIRTIO_STATUS_DRIVER_OK)
+		virtio_interrupt(d, 2);
+}
+
+/* ---- lifecycle (device_ops of every virtio device) ---------------------- */
+
+/* Lock held: the power-on state of device, queues and transport. */
+static void power_on(struct virtio_dev *d)
+{
+	virtio_dev_reset(d);
+	d->config_generation = 0;
+	d->transport_ops->reset(d);
+}
+
+void virtio_device_reset(void *state)
+{
+	struct virtio_dev *d = state;
+
+	virtio_lock(d);
+	power_on(d);
+	virtio_unlock(d);
+}
+
+void virtio_device_pause(void *state)
+{
+	struct virtio_dev *d = state;
+
+	virtio_lock(d);
+	/* From here virtio_pop hands out nothing; the device then waits for
+	 * what it already took (its requests complete into guest RAM). */
+	d->paused = true;
+	if (d->ops->pause)
+		d->ops->pause(d->opaque);
+	virtio_unlock(d);
+}
+
+void virtio_device_resume(void *state)
+{
+	struct virtio_dev *d = state;
+
+	virtio_lock(d);
+	d->paused = false;
+	if (d->ops->resume)
+		d->ops->resume(d->opaque);
+	virtio_unlock(d);
+}
+
+/* One queue: what the driver set up (4.2.2: QueueNum, QueueReady, the three
+ * ring addresses) and the device's cursors into the rings. */
+static void queue_state(struct virtq *vq, struct vmstate *s)
+{
+	vms_u16(s, &vq->size);
+	vms_check(s, virtq_size_valid(vq->size, vq->max_size), "virtio queue size");
+	vms_bool(s, &vq->ready);
+	vms_u64(s, &vq->desc);
+	vms_u64(s, &vq->avail);
+	vms_u64(s, &vq->used);
+	vms_bool(s, &vq->broken);
+	vms_bool(s, &vq->notify_enabled);
+	vms_u16(s, &vq->last_avail);
+	vms_u16(s, &vq->used_idx);
+	/* Every device completes what it popped before its pause returns, so
+	 * a sound queue has nothing in flight in a snapshot: a gap would be
+	 * buffers the driver waits for forever. (A broken queue may have
+	 * consumed a bad head without returning it.) */
+	vms_check(s, vq->broken || vq->last_avail == vq->used_idx, "virtio queue in-flight count");
+	vms_u16(s, &vq->signalled_used);
+	vms_bool(s, &vq->signalled_valid);
+}
+
+int virtio_device_state(void *state, struct vmstate *s)
+{
+	struct virtio_dev *d = state;
+	uint32_t id = d->ops->device_id, nq = d->ops->nr_queues;
+	uint64_t offered = d->host_features;
+	int err;
+
+	virtio_lock(d);
+	if (vms_version(s, 1) < 0)
+		goto out;
+	/* The snapshot must be of this very device model and configuration
+	 * (a read-only disk offers other features than a writable one). */
+	vms_u32(s, &id);
+	vms_check(s, id == d->ops->device_id, "virtio device id");
+	vms_u32(s, &nq);
+	vms_check(s, nq == d->ops->nr_queues, "virtio queue count");
+	vms_u64(s, &offered);
+	vms_check(s, offered == d->host_features, "virtio offered features");
+	if (vms_error(s))
+		goto out;
+	vms_u64(s, &d->driver_features);
+	vms_u8(s, &d->status);
+	vms_check(s, !(d->status & ~STATUS_BITS), "virtio status");
+	vms_check(s, !(d->status & VIRTIO_STATUS_FEATURES_OK) || features_acceptable(d),
+		  "virtio negotiated features");
+	vms_u32(s, &d->config_generation);
+	d->transport_ops->state(d, s);
+	for (unsigned i = 0; i < d->ops->nr_queues && !vms_error(s); i++)
+		queue_state(&d->vq[i], s);
+	if (d->ops->state && !vms_error(s))
+		d->ops->state(d->opaque, s);
+out:
+	err = vms_error(s);
+	if (s->loading) {
+		if (err) {
+			/* Half a state is no state: back to power-on. */
+			warn("%s: saved state refused (%s); device reset", d->ops->name,
+			     strerror(-err));
+			power_on(d);
+		} else {
+			queues_take_features(d);
+		}
+	}
+	virtio_unlock(d);
+	return err;
+}
+
+void virtio_device_stats(void *state, const struct stats_sink *s)
+{
+	struct virtio_dev *d = state;
+	char name[32];
+
+	virtio_lock(d);
+	stats_put(s, "interrupts", d->interrupts);
+	for (unsigned i = 0; i < d->ops->nr_queues; i++) {
+		snprintf(name, sizeof(name), "queue%u-notifications", i);
+		stats_put(s, name, d->vq_stats[i].notifications);
+		snprintf(name, sizeof(name), "queue%u-requests", i);
+		stats_put(s, name, d->vq_stats[i].requests);
+	}
+	if (d->ops->stats)
+		d->ops->stats(d->opaque, s);
+	virtio_unlock(d);
+}
+
+void virtio_device_destroy(void *state)
+{
+	struct virtio_dev *d = state;
+
+	if (!d)
+		return;
+	/* The device's threads first: they use the queues and the lock. */
+	if (d->ops->destroy)
+		d->ops->destroy(d->opaque);
+	virtio_unplug(d);
 }

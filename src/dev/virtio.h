@@ -4,7 +4,11 @@
  *
  * A device model fills one const struct virtio_dev_ops, calls virtio_plug()
  * and from then on sees only its struct virtio_dev: the queues, the
- * negotiated features, the device lock and the notification helpers. Guest
+ * negotiated features, the device lock and the notification helpers. Its
+ * device_ops are VIRTIO_DEVICE_OPS: the core drives reset, pause, resume,
+ * state, stats and destroy and calls the device's hooks for its own part.
+ * The transport is behind struct virtio_transport_ops (virtio-transport.h),
+ * which no device includes. Guest
  * memory is reached only through src/mem.h; whatever the guest writes into
  * the rings, the worst outcome is a failed request or DEVICE_NEEDS_RESET. */
 #ifndef TREVO_VIRTIO_H
@@ -45,6 +49,7 @@
 #define VIRTQ_USED_F_NO_NOTIFY     1
 
 #define VIRTQ_MAX_SIZE 32768        /* 2.7: largest split queue */
+#define VIRTIO_MAX_QUEUES 8
 /* A chain with more buffers than this fails (2.7.4.1 allows "a reasonable
  * limit of descriptors"); Linux never sends more than its seg_max + 2. */
 #define VIRTQ_MAX_SEGS 1024
@@ -91,6 +96,13 @@ struct virtq {
 	bool signalled_valid;
 };
 
+/* 2.7: "Queue Size ... must be a power of 2" for split queues, and at
+ * most what the device offers (QueueNumMax). */
+static inline bool virtq_size_valid(uint32_t size, uint32_t max)
+{
+	return size >= 1 && size <= max && !(size & (size - 1));
+}
+
 /* Forget all queue state (device reset, 4.2.2.1 / 2.4). */
 void virtq_reset(struct virtq *vq);
 /* Descriptors the driver made available and we have not popped yet; -EPROTO
@@ -132,14 +144,19 @@ void virtio_dma_written(struct guest_mem *mem, uint64_t gpa, uint64_t len);
 /* ---- device side ------------------------------------------------------- */
 
 struct virtio_dev;
+struct vmstate;
+struct stats_sink;
 
 /* What a device model provides. Every callback runs with the device lock
- * held (virtio_lock); none knows which transport called it. */
+ * held (virtio_lock) unless it says otherwise; none knows which transport
+ * called it. The lifecycle hooks (pause to destroy) cover only what is the
+ * device's own: the core does the transport, the features, the status and
+ * the queues (virtio_device_* below). */
 struct virtio_dev_ops {
 	const char *name;            /* "virtio-blk": used in messages */
 	uint32_t device_id;
 	unsigned nr_queues;
-	uint16_t queue_max;          /* QueueNumMax of every queue */
+	uint16_t queue_max;          /* QueueNumMax of every queue: a power of 2 */
 	uint64_t features;           /* device-specific bits (0..23, 50..) */
 	uint32_t config_size;
 	/* Config space (device layout, little-endian), off+len <= config_size */
@@ -152,6 +169,23 @@ struct virtio_dev_ops {
 	/* Device reset: drop all state and in-flight work. May wait for I/O
 	 * threads (they release the lock while working). */
 	void (*reset)(void *opaque);
+	/* The core has set paused (virtio_pop hands out nothing more): wait
+	 * until what the device popped is completed. May wait on the lock. */
+	void (*pause)(void *opaque);
+	/* paused is clear again: pick up what arrived meanwhile. */
+	void (*resume)(void *opaque);
+	/* The device's own guest-visible state (vmstate.h), after the core's. */
+	void (*state)(void *opaque, struct vmstate *s);
+	void (*stats)(void *opaque, const struct stats_sink *s);
+	/* Without the lock: stop and join threads, close back ends, free the
+	 * device's own state. The core frees the rest afterwards. */
+	void (*destroy)(void *opaque);
+};
+
+/* Per-queue counters (stats). */
+struct virtq_stats {
+	uint64_t notifications;      /* driver -> device doorbells */
+	uint64_t requests;           /* chains popped */
 };
 
 /* Transport-neutral state shared by the transport and the device. */
@@ -165,17 +199,25 @@ struct virtio_dev {
 	uint64_t driver_features;    /* written by the driver */
 	uint8_t status;
 	uint32_t config_generation;
+	bool paused;                 /* VM paused: no request is taken */
+	uint64_t interrupts;         /* raised towards the driver */
 	struct virtq *vq;            /* ops->nr_queues of them */
-	/* Transport hook: raise interrupt cause bits (1 used buffer, 2 config) */
-	void (*interrupt)(struct virtio_dev *d, uint32_t cause);
+	struct virtq_stats *vq_stats;
+	/* The transport (virtio-transport.h), chosen by the core. */
+	const struct virtio_transport_ops *transport_ops;
 	void *transport;
 };
 
-/* Create the device on the VM's virtio transport: window at p->base (0 =
- * allocate), interrupt p->irq (-1 = allocate), announced with vm_describe.
- * 0 or -errno (message printed). */
+/* Create the device on the VM's virtio transport (the core picks it; only
+ * virtio-mmio exists): window at p->base (0 = allocate), interrupt p->irq
+ * (-1 = allocate), announced with vm_describe, one doorbell per queue.
+ * 0 or -errno (message printed). The device's create returns *out as its
+ * instance state, so that VIRTIO_DEVICE_OPS below drive its lifecycle. */
 int virtio_plug(struct vm *vm, const struct dev_params *p, const struct virtio_dev_ops *ops,
 		void *opaque, struct virtio_dev **out);
+/* Undo virtio_plug when the device's create fails after it (the bus keeps
+ * the window; the VM does not start). */
+void virtio_unplug(struct virtio_dev *d);
 
 static inline void virtio_lock(struct virtio_dev *d) { pthread_mutex_lock(&d->lock); }
 static inline void virtio_unlock(struct virtio_dev *d) { pthread_mutex_unlock(&d->lock); }
@@ -183,15 +225,17 @@ static inline bool virtio_has_feature(const struct virtio_dev *d, unsigned bit)
 {
 	return d->driver_features & (1ULL << bit);
 }
+/* Whether the device may take and complete requests now. */
 static inline bool virtio_running(const struct virtio_dev *d)
 {
 	return (d->status & VIRTIO_STATUS_DRIVER_OK) &&
-	       !(d->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	       !(d->status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) && !d->paused;
 }
 
 /* Lock held. Pop from queue q: as virtq_pop_chain, but a broken ring sets
  * DEVICE_NEEDS_RESET (and returns -EPROTO), and a bad chain is completed
- * with length 0 and skipped, so callers only see 1 or 0 or -EPROTO. */
+ * with length 0 and skipped, so callers only see 1 or 0 or -EPROTO. Returns
+ * 0 while the device is paused or not running. */
 int virtio_pop(struct virtio_dev *d, unsigned q, struct virtq_req *req);
 /* Lock held. Complete a request and notify the driver if it wants it. */
 void virtio_complete(struct virtio_dev *d, unsigned q, uint16_t head, uint32_t len);
@@ -202,13 +246,28 @@ void virtio_config_changed(struct virtio_dev *d);
 /* Lock held. The device hit an error it cannot recover from without a
  * reset (2.1.2): set DEVICE_NEEDS_RESET and tell the driver. */
 void virtio_needs_reset(struct virtio_dev *d, const char *why);
+/* Lock held. Re-enable available-buffer notifications at the end of a
+ * drain (virtq_enable_notify), unless paused: a paused device writes
+ * nothing into guest RAM. True when more work arrived. */
+bool virtio_drain_end(struct virtio_dev *d, unsigned q);
 
-/* Transport side (virtio-mmio.c and later PCI). */
-void virtio_dev_init(struct virtio_dev *d, struct vm *vm, const struct virtio_dev_ops *ops,
-		     void *opaque, struct virtq *queues);
-/* Status write of 0: reset the device and every queue. Lock held. */
-void virtio_dev_reset(struct virtio_dev *d);
-/* Driver wrote the status register. Lock held. */
-void virtio_dev_set_status(struct virtio_dev *d, uint8_t status);
+/* The device_ops lifecycle of every virtio device (state: the struct
+ * virtio_dev from virtio_plug): transport registers, features, status,
+ * config generation and queues here, the device's own part through its
+ * virtio_dev_ops hooks. */
+void virtio_device_reset(void *state);
+void virtio_device_pause(void *state);
+void virtio_device_resume(void *state);
+int virtio_device_state(void *state, struct vmstate *s);
+void virtio_device_stats(void *state, const struct stats_sink *s);
+void virtio_device_destroy(void *state);
+
+#define VIRTIO_DEVICE_OPS(model_name, create_fn)                                   \
+	{                                                                          \
+		.name = (model_name), .create = (create_fn),                       \
+		.reset = virtio_device_reset, .pause = virtio_device_pause,        \
+		.resume = virtio_device_resume, .state = virtio_device_state,      \
+		.stats = virtio_device_stats, .destroy = virtio_device_destroy,    \
+	}
 
 #endif

@@ -320,6 +320,18 @@ void console_set_receiver(struct console *c, void (*rx_ready)(void *opaque), voi
 		rx_ready(opaque);
 }
 
+void console_clear_receiver(struct console *c, void *opaque)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->rx_opaque == opaque) {
+		c->rx_ready = NULL;
+		c->rx_opaque = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* --- output ----------------------------------------------------------- */
 
 void console_write(struct console *c, const uint8_t *buf, size_t len)

@@ -28,6 +28,10 @@ void console_write(struct console *c, const uint8_t *buf, size_t len);
  * (from the I/O thread) whenever new input arrives. */
 void console_set_receiver(struct console *c, void (*rx_ready)(void *opaque), void *opaque);
 size_t console_read(struct console *c, uint8_t *buf, size_t max);
+/* A device going away: stop calling rx_ready if opaque is the receiver
+ * (another device may have taken over). Call with the event loop stopped,
+ * or rx_ready may be running. */
+void console_clear_receiver(struct console *c, void *opaque);
 size_t console_pending(struct console *c);
 
 /* Put the terminal back as it was (safe to call more than once, any time). */

@@ -155,3 +155,19 @@ void loop_stop(struct event_loop *l)
 	pthread_join(l->thread, NULL);
 	l->running = false;
 }
+
+void loop_destroy(struct event_loop *l)
+{
+	if (!l)
+		return;
+	loop_stop(l);
+	while (l->watches) {
+		struct watch *next = l->watches->next;
+		free(l->watches);
+		l->watches = next;
+	}
+	close(l->epfd);
+	close(l->stopfd);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}

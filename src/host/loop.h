@@ -20,5 +20,7 @@ int loop_del_fd(struct event_loop *l, int fd);
 int loop_start(struct event_loop *l);
 /* Stop and join the thread (handlers no longer run afterwards). */
 void loop_stop(struct event_loop *l);
+/* Stop it if running, then free it and every watch (removed ones too). */
+void loop_destroy(struct event_loop *l);
 
 #endif

@@ -5,29 +5,35 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -pthread -Isrc \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_BIN    := build/fuzz
 
-$(FUZZ_BIN)/fuzz_virtq: tests/fuzz/fuzz_virtq.c src/dev/virtio.c src/dev/virtio.h src/mem.c \
-                        src/mem.h src/util.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_virtq.c src/dev/virtio.c src/mem.c src/util.c
+# The virtio core with the transport and model registry stubbed out.
+FUZZ_CORE := src/dev/virtio.c src/vmstate.c src/mem.c src/util.c tests/fuzz/fuzz_stubs.c
+FUZZ_CORE_DEPS := $(FUZZ_CORE) src/dev/virtio.h src/dev/virtio-transport.h src/mem.h src/vmstate.h
 
-$(FUZZ_BIN)/fuzz_net_tx: tests/fuzz/fuzz_net_tx.c src/dev/virtio-net.c src/dev/virtio.c \
-                         src/dev/virtio.h src/host/net.h src/mem.c src/util.c
+$(FUZZ_BIN)/fuzz_virtq: tests/fuzz/fuzz_virtq.c $(FUZZ_CORE_DEPS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_net_tx.c src/dev/virtio.c src/mem.c src/util.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_virtq.c $(FUZZ_CORE)
 
-FUZZ_MMIO_SRCS := src/dev/virtio.c src/dev/virtio-mmio.c src/dev/virtio-rng.c src/vm.c src/mem.c \
-                  src/util.c
+$(FUZZ_BIN)/fuzz_net_tx: tests/fuzz/fuzz_net_tx.c src/dev/virtio-net.c src/host/net.h $(FUZZ_CORE_DEPS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_net_tx.c $(FUZZ_CORE)
+
+FUZZ_MMIO_SRCS := src/dev/virtio.c src/dev/virtio-mmio.c src/dev/virtio-rng.c src/vm.c src/vmstate.c src/mem.c \
+                  src/util.c tests/fuzz/fuzz_vm_stubs.c
 $(FUZZ_BIN)/fuzz_virtio_mmio: tests/fuzz/fuzz_virtio_mmio.c $(FUZZ_MMIO_SRCS) src/dev/virtio.h src/vm.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_virtio_mmio.c $(FUZZ_MMIO_SRCS)
 
-$(FUZZ_BIN)/fuzz_blk_req: tests/fuzz/fuzz_blk_req.c src/dev/virtio-blk.c src/dev/virtio.c \
-                          src/dev/virtio.h src/host/blockfile.c src/host/blockfile.h src/mem.c src/util.c
+$(FUZZ_BIN)/fuzz_blk_req: tests/fuzz/fuzz_blk_req.c src/dev/virtio-blk.c src/host/blockfile.c \
+                          src/host/blockfile.h $(FUZZ_CORE_DEPS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_blk_req.c src/dev/virtio.c src/host/blockfile.c \
-		src/mem.c src/util.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_blk_req.c src/host/blockfile.c $(FUZZ_CORE)
+
+$(FUZZ_BIN)/fuzz_vmstate: tests/fuzz/fuzz_vmstate.c $(FUZZ_MMIO_SRCS) src/dev/virtio.h src/vm.h \
+                          src/vmstate.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_vmstate.c $(FUZZ_MMIO_SRCS)
 
 ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
 TEST_TARGETS += $(FUZZ_BIN)/fuzz_virtq $(FUZZ_BIN)/fuzz_net_tx $(FUZZ_BIN)/fuzz_virtio_mmio \
-                $(FUZZ_BIN)/fuzz_blk_req
+                $(FUZZ_BIN)/fuzz_blk_req $(FUZZ_BIN)/fuzz_vmstate
 endif

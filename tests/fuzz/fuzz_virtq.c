@@ -34,9 +34,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vq.mem = &mem;
 	vq.max_size = 256;
 	virtq_reset(&vq);
-	vq.size = (uint16_t)(data[0] | data[1] << 8);
-	if (vq.size == 0 || vq.size > vq.max_size)
-		vq.size = (vq.size % 256) + 1;
+	/* 2.7: split queue sizes are powers of 2 (the transport refuses
+	 * others); data[1] chooses a bad one now and then, which must only
+	 * break the queue. */
+	vq.size = (uint16_t)(1u << (data[0] % 9));
+	if (data[1] == 0xff)
+		vq.size = (uint16_t)(data[0] | 1);
 	/* Ring addresses: mostly inside RAM, sometimes around its edges. */
 	vq.desc = RAM_BASE + ((uint64_t)(data[2] | data[3] << 8) << 2) - (data[8] & 1 ? 64 : 0);
 	vq.avail = RAM_BASE + ((uint64_t)(data[4] | data[5] << 8) << 1);
