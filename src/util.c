@@ -21,26 +21,26 @@ static void vmsg(const char *fmt, va_list ap)
 	fprintf(stderr, "trevo: %s\n", buf);
 }
 
+static void __attribute__((noreturn)) vdie(int status, const char *fmt, va_list ap)
+{
+	if (term_restore)
+		term_restore();
+	vmsg(fmt, ap);
+	exit(status);
+}
+
 void die(const char *fmt, ...)
 {
 	va_list ap;
-	if (term_restore)
-		term_restore();
 	va_start(ap, fmt);
-	vmsg(fmt, ap);
-	va_end(ap);
-	exit(EXIT_USAGE);
+	vdie(EXIT_USAGE, fmt, ap);
 }
 
 void die_host(const char *fmt, ...)
 {
 	va_list ap;
-	if (term_restore)
-		term_restore();
 	va_start(ap, fmt);
-	vmsg(fmt, ap);
-	va_end(ap);
-	exit(EXIT_HOST);
+	vdie(EXIT_HOST, fmt, ap);
 }
 
 void warn(const char *fmt, ...)

@@ -341,44 +341,35 @@ static void blk_destroy(void *opaque)
 	free(b);
 }
 
+/* What the read-write and the read-only disk have in common. */
+#define BLK_OPS_COMMON                          \
+	.name = "virtio-blk",                   \
+	.device_id = VIRTIO_ID_BLOCK,           \
+	.nr_queues = 1,                         \
+	.queue_max = QUEUE_SIZE,                \
+	.config_size = CONFIG_SIZE,             \
+	.config_read = blk_config_read,         \
+	.queue_notify = blk_queue_notify,       \
+	.start = blk_start,                     \
+	.reset = blk_wait_idle,                 \
+	.pause = blk_wait_idle,                 \
+	.resume = blk_resume,                   \
+	.state = blk_state,                     \
+	.stats = blk_stats,                     \
+	.destroy = blk_destroy,
+
 static const struct virtio_dev_ops blk_ops_rw = {
-	.name = "virtio-blk",
-	.device_id = VIRTIO_ID_BLOCK,
-	.nr_queues = 1,
-	.queue_max = QUEUE_SIZE,
 	.features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
 		    (1ULL << VIRTIO_BLK_F_FLUSH) | (1ULL << VIRTIO_BLK_F_DISCARD) |
 		    (1ULL << VIRTIO_BLK_F_WRITE_ZEROES),
-	.config_size = CONFIG_SIZE,
-	.config_read = blk_config_read,
-	.queue_notify = blk_queue_notify,
-	.start = blk_start,
-	.reset = blk_wait_idle,
-	.pause = blk_wait_idle,
-	.resume = blk_resume,
-	.state = blk_state,
-	.stats = blk_stats,
-	.destroy = blk_destroy,
+	BLK_OPS_COMMON
 };
 
 /* 5.2.3: a read-only disk says so and drops the write-side features. */
 static const struct virtio_dev_ops blk_ops_ro = {
-	.name = "virtio-blk",
-	.device_id = VIRTIO_ID_BLOCK,
-	.nr_queues = 1,
-	.queue_max = QUEUE_SIZE,
 	.features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
 		    (1ULL << VIRTIO_BLK_F_FLUSH) | (1ULL << VIRTIO_BLK_F_RO),
-	.config_size = CONFIG_SIZE,
-	.config_read = blk_config_read,
-	.queue_notify = blk_queue_notify,
-	.start = blk_start,
-	.reset = blk_wait_idle,
-	.pause = blk_wait_idle,
-	.resume = blk_resume,
-	.state = blk_state,
-	.stats = blk_stats,
-	.destroy = blk_destroy,
+	BLK_OPS_COMMON
 };
 
 /* "FILE[,readonly]" */
