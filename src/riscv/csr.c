@@ -18,6 +18,8 @@ enum {
 	CSR_CYCLE = 0xc00, CSR_TIME = 0xc01, CSR_INSTRET = 0xc02,
 	CSR_MVENDORID = 0xf11, CSR_MARCHID = 0xf12, CSR_MIMPID = 0xf13, CSR_MHARTID = 0xf14,
 	CSR_MCONFIGPTR = 0xf15,
+	CSR_TSELECT = 0x7a0, CSR_TDATA1 = 0x7a1, CSR_TDATA2 = 0x7a2, CSR_TDATA3 = 0x7a3,
+	CSR_TINFO = 0x7a4,
 };
 
 #define SSTATUS_MASK (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | \
@@ -118,6 +120,16 @@ int csr_read(struct hart *h, unsigned csr, uint64_t *val)
 		*val = 0;
 		return 0;
 	case CSR_MHARTID: *val = h->mhartid; return 0;
+	/* Debug spec 0.13.2, 5.2: no triggers. tselect holds only 0 (WARL),
+	 * tdata1 reads type 0 ("there is no trigger at this tselect"), and
+	 * tinfo says only type 0 exists; probing software (OpenSBI, Linux,
+	 * gdb) sees an empty trigger module instead of a trap. */
+	case CSR_TSELECT: case CSR_TDATA1: case CSR_TDATA2: case CSR_TDATA3:
+		*val = 0;
+		return 0;
+	case CSR_TINFO:
+		*val = 1;
+		return 0;
 	default:
 		break;
 	}
@@ -231,6 +243,10 @@ int csr_write(struct hart *h, unsigned csr, uint64_t v)
 	case CSR_MCYCLE: case CSR_MINSTRET:
 		h->instret = v;
 		return 0;
+	case CSR_TSELECT: case CSR_TDATA1: case CSR_TDATA2: case CSR_TDATA3:
+		return 0;  /* WARL with no trigger to select or program */
+	case CSR_TINFO:
+		return 0;  /* read-only: writes have no effect */
 	default:
 		break;
 	}
