@@ -91,6 +91,7 @@ struct snapshot {
 	char *path;
 	int fd;
 	uint64_t file_size;
+	uint64_t opened_ns;          /* host_ns() at snapshot_open */
 	uint32_t arch;
 	int nr_sections;
 	struct section sect[MAX_SECTIONS];
@@ -692,6 +693,7 @@ int snapshot_open(const char *path, struct vm_config *cfg, struct snapshot **out
 	}
 	c.snap = snap;
 	c.disk = snap->disk;
+	snap->opened_ns = host_ns();
 	snap->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (snap->fd < 0 || fstat(snap->fd, &st)) {
 		err = bad(snap, -errno, "%s", strerror(errno));
@@ -991,6 +993,7 @@ static int board_state_fn(void *vm, struct vmstate *s)
 int snapshot_restore(struct vm *vm, void *opaque)
 {
 	struct snapshot *snap = opaque;
+	uint64_t begin = host_ns();
 	int err;
 
 	if ((uint32_t)vm->engine->arch != snap->arch)
@@ -1048,5 +1051,7 @@ int snapshot_restore(struct vm *vm, void *opaque)
 		if (!found)
 			return bad(snap, -EINVAL, "no state for board %s", vm->board->name);
 	}
+	debug("snapshot: machine built in %.1f ms, state restored in %.1f ms",
+	      (double)(begin - snap->opened_ns) / 1e6, (double)(host_ns() - begin) / 1e6);
 	return 0;
 }
