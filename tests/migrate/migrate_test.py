@@ -56,7 +56,7 @@ class Runner(QmpRunner):
 
     # -- one round: boot, mark, snapshot, kill, restore, check --------------
 
-    def round(self, name, mode, cpus, raw, disk=None, stop_check=False):
+    def round(self, name, mode, cpus, raw, disk=None, stop_check=False, client=False):
         t = self.t
         snap = os.path.join(self.tmp, name + ".snap")
         sock, sock2 = self.sock(name), self.sock(name + "-r")
@@ -78,8 +78,23 @@ class Runner(QmpRunner):
                 args["raw"] = True
             if stop_check:
                 args["stop"] = True
+            if stop_check:
+                # A file that cannot be written: an error, and the VM goes on.
+                r = q.cmd("snapshot-save", {"file": "/nonexistent-dir/x.snap"})
+                st = q.cmd("query-status").get("return", {}).get("status")
+                if "error" not in r or "snapshot:" not in r["error"].get("desc", "") or \
+                        st != "running":
+                    return self.report(name, False, "bad file gave %r, VM %r" % (r, st))
             t0 = time.monotonic()
-            r = q.cmd("snapshot-save", args, timeout=120 * t)
+            if client:
+                # `trevo qmp SOCKET snapshot-save file=F raw=true`
+                p = subprocess.run([self.a.trevo, "qmp", sock, "snapshot-save", "file=" + snap] +
+                                   (["raw=true"] if raw else []), capture_output=True,
+                                   timeout=120 * t)
+                r = {"return": {}} if p.returncode == 0 and p.stdout.strip() == b"{}" else \
+                    {"client": p.returncode, "out": p.stdout, "err": p.stderr}
+            else:
+                r = q.cmd("snapshot-save", args, timeout=120 * t)
             took = time.monotonic() - t0
             if r.get("return") != {}:
                 return self.report(name, False, "snapshot-save gave %r" % r)
@@ -250,7 +265,7 @@ class Runner(QmpRunner):
                 self.refused("changed-disk", ["--restore", psnap], r"disk .* changed")
             else:
                 self.report("changed-disk", None, "no para snapshot to restore")
-            self.round("para-raw", "para", 1, True)
+            self.round("para-raw-client", "para", 1, True, client=True)
         if want("bad"):
             if zsnap:
                 self.bad_files(zsnap, raw4)
