@@ -312,12 +312,56 @@ static bool page_is_zero(const uint8_t *p)
 	return true;
 }
 
+static bool bit(const uint8_t *map, uint64_t p)
+{
+	return map[p / 8] & (1u << (p % 8));
+}
+
+/* The region's pages that hold something, as a bitmap (bit p of byte
+ * p/8). Pages the host never gave the guest (no frame and not swapped out,
+ * /proc/self/pagemap: bits 63 and 62) read as zero and are not even
+ * looked at, so an idle guest's untouched RAM costs no page faults. A
+ * machine restored from a snapshot may have file-backed RAM whose pages
+ * are not mapped yet but hold data, so there every page is read. */
+static uint8_t *present_pages(struct vm *vm, const struct mem_region *reg, uint64_t *count)
+{
+	uint64_t pages = reg->size / PAGE, chunk = 65536, *pm = NULL;
+	uint8_t *map = calloc((pages + 7) / 8, 1);
+	int fd = vm->restore ? -1 : open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	*count = 0;
+	if (!map)
+		goto out;
+	if (fd >= 0 && !(pm = malloc(chunk * 8))) {
+		close(fd);
+		fd = -1;
+	}
+	for (uint64_t p = 0; p < pages; p += chunk) {
+		uint64_t n = pages - p < chunk ? pages - p : chunk;
+		off_t at = (off_t)(((uintptr_t)reg->host / PAGE + p) * 8);
+		bool known = fd >= 0 && pread(fd, pm, n * 8, at) == (ssize_t)(n * 8);
+		for (uint64_t i = 0; i < n; i++) {
+			if (known && !(pm[i] >> 62))
+				continue;
+			if (!page_is_zero(reg->host + (p + i) * PAGE)) {
+				map[(p + i) / 8] |= (uint8_t)(1u << ((p + i) % 8));
+				++*count;
+			}
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(pm);
+	return map;
+}
+
 /* The zstd layout: the present-page bitmaps, then one frame of the pages. */
 static int put_ram_zstd(struct writer *w, struct vm *vm)
 {
 	const struct guest_mem *m = &vm->mem;
 	size_t out_size = ZSTD_CStreamOutSize();
-	uint8_t *out = malloc(out_size);
+	uint8_t *out = malloc(out_size), *map[GMEM_MAX_REGIONS] = { NULL };
 	ZSTD_CCtx *z = ZSTD_createCCtx();
 	int err = 0;
 
@@ -329,23 +373,15 @@ static int put_ram_zstd(struct writer *w, struct vm *vm)
 	ZSTD_CCtx_setParameter(z, ZSTD_c_nbWorkers, 2);  /* refused by a build without threads */
 	for (int r = 0; r < m->nr_regions; r++) {
 		const struct mem_region *reg = &m->region[r];
-		uint64_t pages = reg->size / PAGE, present = 0;
-		uint8_t *bitmap = calloc((pages + 7) / 8, 1);
-		if (!bitmap) {
+		uint64_t pages = reg->size / PAGE, present;
+		if (!(map[r] = present_pages(vm, reg, &present))) {
 			err = -ENOMEM;
 			goto out;
-		}
-		for (uint64_t p = 0; p < pages; p++) {
-			if (!page_is_zero(reg->host + p * PAGE)) {
-				bitmap[p / 8] |= (uint8_t)(1u << (p % 8));
-				present++;
-			}
 		}
 		put64(w, reg->gpa);
 		put64(w, reg->size);
 		put64(w, present);
-		put(w, bitmap, (pages + 7) / 8);
-		free(bitmap);
+		put(w, map[r], (pages + 7) / 8);
 	}
 	for (int r = 0; r <= m->nr_regions && !w->err; r++) {
 		bool last = r == m->nr_regions;
@@ -355,9 +391,9 @@ static int put_ram_zstd(struct writer *w, struct vm *vm)
 			ZSTD_inBuffer in = { NULL, 0, 0 };
 			uint64_t run = 0;
 			if (!last) {
-				while (p < pages && page_is_zero(reg->host + p * PAGE))
+				while (p < pages && !bit(map[r], p))
 					p++;
-				while (p + run < pages && !page_is_zero(reg->host + (p + run) * PAGE))
+				while (p + run < pages && bit(map[r], p + run))
 					run++;
 				if (!run)
 					break;
@@ -380,6 +416,8 @@ static int put_ram_zstd(struct writer *w, struct vm *vm)
 		}
 	}
 out:
+	for (int r = 0; r < GMEM_MAX_REGIONS; r++)
+		free(map[r]);
 	ZSTD_freeCCtx(z);
 	free(out);
 	return err ? err : w->err;
@@ -406,18 +444,21 @@ static void put_ram_raw_meta(struct writer *w, struct vm *vm, uint64_t *data_off
 }
 
 /* Present pages only, run by run; the zero pages stay holes. */
-static void put_ram_raw_data(struct writer *w, struct vm *vm, const uint64_t *data_off)
+static int put_ram_raw_data(struct writer *w, struct vm *vm, const uint64_t *data_off)
 {
 	const struct guest_mem *m = &vm->mem;
 
 	for (int r = 0; r < m->nr_regions && !w->err; r++) {
 		const struct mem_region *reg = &m->region[r];
-		uint64_t pages = reg->size / PAGE;
+		uint64_t pages = reg->size / PAGE, present;
+		uint8_t *map = present_pages(vm, reg, &present);
+		if (!map)
+			return -ENOMEM;
 		for (uint64_t p = 0; p < pages && !w->err; ) {
 			uint64_t run = 0;
-			while (p < pages && page_is_zero(reg->host + p * PAGE))
+			while (p < pages && !bit(map, p))
 				p++;
-			while (p + run < pages && !page_is_zero(reg->host + (p + run) * PAGE))
+			while (p + run < pages && bit(map, p + run))
 				run++;
 			if (!run)
 				break;
@@ -425,8 +466,10 @@ static void put_ram_raw_data(struct writer *w, struct vm *vm, const uint64_t *da
 			put(w, reg->host + p * PAGE, run * PAGE);
 			p += run;
 		}
+		free(map);
 		w->off = data_off[r] + reg->size;
 	}
+	return w->err;
 }
 
 static int write_snapshot(struct writer *w, struct vm *vm, bool raw, char *why, size_t why_len)
@@ -502,7 +545,8 @@ static int write_snapshot(struct writer *w, struct vm *vm, bool raw, char *why, 
 	sect_end(w, at, SECT_RAM, 0, NULL);
 	put_section(w, SECT_END, 0, NULL, NULL, 0);
 	if (raw) {
-		put_ram_raw_data(w, vm, data_off);
+		if ((err = put_ram_raw_data(w, vm, data_off)) && !w->err)
+			w->err = err;
 		if (!w->err && ftruncate(w->fd, (off_t)w->off))
 			w->err = -errno;
 	}
