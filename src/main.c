@@ -43,7 +43,6 @@ static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg;
 	static struct vm vm; /* static: what hangs off it stays reachable at exit */
-
 	static struct snapshot *snap;
 
 	cli_parse_run(argc, argv, &cfg);
