@@ -13,6 +13,7 @@ void cli_usage(FILE *f)
 	      "                 [--console stdio|pty|unix:PATH] [--qmp unix:PATH[,server]]\n"
 	      "                 [--no-reboot] [--cpu interp|kvm] [--sbi firmware|monitor]\n"
 	      "                 [--devices real|virtio]\n"
+	      "       trevo run --restore FILE [--console ...] [--qmp ...]\n"
 	      "       trevo qmp SOCKET COMMAND [key=value ...]\n"
 	      "       trevo bench [cpu|boot|io|kvm ...]\n"
 	      "       trevo guest build [riscv|x86]\n"
@@ -25,6 +26,7 @@ enum {
 	OPT_MODE = 256, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_FIRMWARE, OPT_MEMORY,
 	OPT_CPUS, OPT_DISK, OPT_NET, OPT_CONSOLE,
 	OPT_MAX_INSNS, OPT_HELP, OPT_CPU, OPT_SBI, OPT_DEVICES, OPT_NO_REBOOT, OPT_QMP,
+	OPT_RESTORE,
 };
 
 static const struct option run_options[] = {
@@ -46,12 +48,14 @@ static const struct option run_options[] = {
 	{ "devices", required_argument, NULL, OPT_DEVICES },
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 	{ "qmp", required_argument, NULL, OPT_QMP },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ NULL, 0, NULL, 0 },
 };
 
 void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 {
-	int opt, sbi = -1, devices = -1;
+	int opt, sbi = -1, devices = -1, longidx = 0;
+	const char *machine_opt = NULL;  /* the first option --restore excludes */
 	long n;
 	char *end;
 
@@ -61,7 +65,10 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 	cfg->cpus = 1;
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", run_options, &longidx)) != -1) {
+		if (!machine_opt && opt != OPT_CONSOLE && opt != OPT_QMP && opt != OPT_RESTORE &&
+		    opt != OPT_HELP && opt != '?')
+			machine_opt = run_options[longidx].name;
 		switch (opt) {
 		case OPT_MODE:
 			if (!strcmp(optarg, "full"))
@@ -137,6 +144,9 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 				die("bad --qmp '%s' (unix:PATH[,server])", optarg);
 			cfg->qmp = optarg;
 			break;
+		case OPT_RESTORE:
+			cfg->restore = optarg;
+			break;
 		case '?':
 		default:
 			if (optopt)
@@ -147,6 +157,11 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 	}
 	if (optind < argc)
 		die("unexpected argument '%s' (see trevo --help)", argv[optind]);
+	/* The machine comes from the snapshot; only host-side choices may be
+	 * made beside it. */
+	if (cfg->restore && machine_opt)
+		die("--restore: the machine comes from the snapshot; only --console and --qmp "
+		    "may be given beside it, not --%s", machine_opt);
 	/* The preset fills what was not chosen one by one. */
 	if (!cfg->engine)
 		cfg->engine = cfg->mode == MODE_HW ? "kvm" : "interp";

@@ -13,6 +13,7 @@
 #include "host/qmp.h"
 #include "host/console.h"
 #include "host/loop.h"
+#include "migrate/snapshot.h"
 #include "vm.h"
 
 /* Helper scripts (guest recipes, benchmarks) live beside the binary's
@@ -42,9 +43,16 @@ static int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg;
 	static struct vm vm; /* static: what hangs off it stays reachable at exit */
+	static struct snapshot *snap;
 
 	cli_parse_run(argc, argv, &cfg);
 	memset(&vm, 0, sizeof(vm));
+	if (cfg.restore) {
+		if (snapshot_open(cfg.restore, &cfg, &snap))
+			return EXIT_USAGE;  /* snapshot_open said why */
+		vm.restore = snapshot_restore;
+		vm.restore_ctx = snap;
+	}
 	vm.cfg = &cfg;
 	/* The host side every machine needs: the I/O event loop (each machine
 	 * starts it once its devices are in) and the console. */

@@ -250,7 +250,9 @@ int vm_load_blob(struct vm *vm, const char *what, const char *path, uint64_t gpa
 	b->len = len;
 	b->next = vm->blobs;
 	vm->blobs = b;
-	gmem_write(&vm->mem, gpa, data, len);
+	/* A restore replaces all of RAM: the image is only kept for a reset. */
+	if (!vm->restore)
+		gmem_write(&vm->mem, gpa, data, len);
 	return 0;
 }
 

@@ -34,6 +34,7 @@ struct vm_config {
 	const char *nets[VM_MAX_NETS];    int nr_nets;    /* "user[,hostfwd=...]" | "tap:NAME" */
 	const char *console;          /* "stdio" (default), "pty", "unix:PATH" */
 	uint64_t max_insns;           /* software CPU: stop after this many (0: no limit) */
+	const char *restore;          /* --restore FILE: the machine comes from it */
 };
 
 struct mmio_region {
@@ -172,6 +173,11 @@ struct vm {
 	 * text or NULL. Called from the controller thread. */
 	void (*event)(void *opaque, const char *name, const char *data);
 	void *event_opaque;
+	/* Set to start from a snapshot (--restore): called by vm_run after
+	 * the board, the user's devices and the images exist, instead of the
+	 * board's reset; prints its own one-line reason on failure. */
+	int (*restore)(struct vm *vm, void *ctx);
+	void *restore_ctx;
 };
 
 /* A CPU's access to a physical address that is not RAM: the device's

@@ -338,8 +338,12 @@ int vm_run(struct vm *vm)
 		exit(EXIT_USAGE);  /* the device said why */
 	if (vm->board->load(vm))
 		exit(EXIT_USAGE);  /* the loader said why */
-	if (vm->board->reset && (err = vm->board->reset(vm)))
+	if (vm->restore) {
+		if (vm->restore(vm, vm->restore_ctx))
+			exit(EXIT_USAGE);  /* the restore said why */
+	} else if (vm->board->reset && (err = vm->board->reset(vm))) {
 		fail_start(vm, "cannot set the boot state", err);
+	}
 	if (cfg->qmp && qmp_start(vm, cfg->qmp))
 		exit(EXIT_USAGE);  /* qmp_start said why */
 	if (loop_start(vm->loop))

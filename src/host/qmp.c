@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "../common.h"
+#include "../migrate/snapshot.h"
 #include "../stats.h"
 #include "../vm.h"
 #include "json.h"
@@ -76,7 +77,7 @@ struct qmp_command {
 	/* Writes the "return" value to ret, or sets e. */
 	void (*run)(struct qmp_session *s, const struct json *args, struct json_writer *ret,
 		    struct qmp_error *e);
-	struct qmp_arg args[2];       /* every argument is optional */
+	struct qmp_arg args[3];       /* every argument is optional */
 };
 
 static void empty_return(struct json_writer *ret)
@@ -297,6 +298,46 @@ static void cmd_query_stats(struct qmp_session *s, const struct json *args,
 	vm_leave(s);
 }
 
+/* snapshot-save file=F [stop=true] [raw=true]: written with the machine
+ * standing still; it then goes on (or stays stopped with stop). */
+struct snapshot_call {
+	const char *file;
+	bool raw;
+	char why[300];
+};
+
+static int snapshot_call(struct vm *vm, void *arg)
+{
+	struct snapshot_call *c = arg;
+
+	return snapshot_save(vm, c->file, c->raw, c->why, sizeof(c->why));
+}
+
+static void cmd_snapshot_save(struct qmp_session *s, const struct json *args,
+			      struct json_writer *ret, struct qmp_error *e)
+{
+	const struct json *file = json_get(args, "file"), *stop = json_get(args, "stop");
+	const struct json *raw = json_get(args, "raw");
+	struct snapshot_call c = { .why = "" };
+	int err;
+
+	if (!file || !file->len || strlen(file->str) != file->len) {
+		set_error(e, GENERIC, "snapshot-save needs a 'file'");
+		return;
+	}
+	c.file = file->str;
+	c.raw = raw && raw->b;
+	if (stop && stop->b && (err = vm_pause(s->vm))) {
+		control_result(err, ret, e);
+		return;
+	}
+	err = vm_call_paused(s->vm, snapshot_call, &c);
+	if (err && c.why[0])
+		set_error(e, GENERIC, "snapshot: %s", c.why);
+	else
+		control_result(err, ret, e);
+}
+
 static const struct qmp_command commands[] = {
 	{ "qmp_capabilities", cmd_capabilities, { { "enable", JSON_ARRAY } } },
 	{ "query-status", cmd_query_status, { { 0 } } },
@@ -308,6 +349,8 @@ static const struct qmp_command commands[] = {
 	{ "query-version", cmd_query_version, { { 0 } } },
 	{ "query-commands", cmd_query_commands, { { 0 } } },
 	{ "query-stats", cmd_query_stats, { { "target", JSON_STRING } } },
+	{ "snapshot-save", cmd_snapshot_save,
+	  { { "file", JSON_STRING }, { "stop", JSON_BOOL }, { "raw", JSON_BOOL } } },
 };
 
 static void write_version(struct json_writer *w)

@@ -549,11 +549,20 @@ static int board_reset(struct vm *vm)
 	return 0;
 }
 
+/* The PLIC, then the timebase: mtime as the guest reads it (the harts'
+ * timecmp values are in their vCPU state and mean nothing without it). */
 static int board_state(struct vm *vm, struct vmstate *s)
 {
 	struct rv_board *b = vm->arch;
+	uint64_t mtime = rv_mtime(b->cpu);
+	int err = plic_state(b->plic, s);
 
-	return plic_state(b->plic, s);
+	if (err)
+		return err;
+	vms_u64(s, &mtime);
+	if (s->loading && !vms_error(s))
+		rv_set_mtime(b->cpu, mtime);
+	return vms_error(s);
 }
 
 static void board_destroy(struct vm *vm)

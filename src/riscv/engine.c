@@ -317,7 +317,8 @@ static int interp_set_vcpu(struct vm *vm, int cpu, const struct vcpu_state *st)
 		return -EINVAL;
 	if ((s->priv != PRV_U && s->priv != PRV_S && s->priv != PRV_M) ||
 	    s->run_state > HART_STOPPED || s->fflags > 0x1f || s->frm > 7 ||
-	    (m->para && s->priv == PRV_M) || s->misa != m->harts[cpu]->misa)
+	    (m->para && s->priv == PRV_M) || s->misa != m->harts[cpu]->misa ||
+	    (s->pc & 1) || ((s->satp >> 60) != 0 && (s->satp >> 60) != 8 && (s->satp >> 60) != 9))
 		return -EINVAL;
 	h = m->harts[cpu];
 	memcpy(h->x, s->x, sizeof(s->x));

@@ -6,8 +6,11 @@
 #include "x86.h"
 
 #include "../engine.h"
+#include "../vmstate.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 static int x86_board_create(struct vm *vm)
 {
@@ -82,6 +85,48 @@ static int x86_board_reset(struct vm *vm)
 	return 0;
 }
 
+/* For snapshots, what the vCPU states do not hold: the in-kernel PICs and
+ * IOAPIC, the PIT and the kvmclock base (Documentation/virt/kvm/api.rst,
+ * KVM_GET_IRQCHIP, KVM_GET_PIT2, KVM_GET_CLOCK). Loaded values go to KVM,
+ * which checks them; a refusal fails the restore. */
+static int x86_board_state(struct vm *vm, struct vmstate *s)
+{
+	struct x86_machine *m = x86_machine(vm);
+	struct kvm_pit_state2 pit;
+	struct kvm_clock_data clock;
+	uint64_t ns;
+	int ver = vms_version(s, 1);
+
+	if (ver < 0)
+		return ver;
+	for (uint32_t i = 0; i < 3; i++) {   /* PIC master, PIC slave, IOAPIC */
+		struct kvm_irqchip chip = { .chip_id = i };
+		if (!s->loading && ioctl(m->vm_fd, KVM_GET_IRQCHIP, &chip) < 0)
+			return -errno;
+		vms_bytes(s, &chip.chip, sizeof(chip.chip));
+		chip.chip_id = i;
+		if (s->loading && !vms_error(s) && ioctl(m->vm_fd, KVM_SET_IRQCHIP, &chip) < 0)
+			return -EINVAL;
+	}
+	memset(&pit, 0, sizeof(pit));
+	if (!s->loading && ioctl(m->vm_fd, KVM_GET_PIT2, &pit) < 0)
+		return -errno;
+	vms_bytes(s, &pit, sizeof(pit));
+	if (s->loading && !vms_error(s) && ioctl(m->vm_fd, KVM_SET_PIT2, &pit) < 0)
+		return -EINVAL;
+	memset(&clock, 0, sizeof(clock));
+	if (!s->loading && ioctl(m->vm_fd, KVM_GET_CLOCK, &clock) < 0)
+		return -errno;
+	ns = clock.clock;
+	vms_u64(s, &ns);
+	if (s->loading && !vms_error(s)) {
+		struct kvm_clock_data set = { .clock = ns };
+		if (ioctl(m->vm_fd, KVM_SET_CLOCK, &set) < 0)
+			return -EINVAL;
+	}
+	return vms_error(s);
+}
+
 static void x86_board_destroy(struct vm *vm)
 {
 	x86_kvm_destroy(vm);
@@ -93,6 +138,7 @@ static const struct board_ops x86_board = {
 	.create = x86_board_create,
 	.load = x86_board_load,
 	.reset = x86_board_reset,
+	.state = x86_board_state,
 	.destroy = x86_board_destroy,
 };
 

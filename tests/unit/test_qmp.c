@@ -180,12 +180,13 @@ static void test_queries(void)
 	{
 		static const char *want[] = { "qmp_capabilities", "query-status", "stop", "cont",
 					      "system_reset", "quit", "query-cpus-fast",
-					      "query-version", "query-commands", "query-stats" };
+					      "query-version", "query-commands", "query-stats",
+					      "snapshot-save" };
 		int found = 0;
 		for (size_t k = 0; v && v->type == JSON_ARRAY && k < v->n; k++)
 			for (size_t j = 0; j < sizeof(want) / sizeof(want[0]); j++)
 				found += str_is(json_get(v->item[k], "name"), want[j]);
-		CHECK("commands", v && v->n == 10 && found == 10);
+		CHECK("commands", v && v->n == 11 && found == 11);
 	}
 	json_free(r);
 

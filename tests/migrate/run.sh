@@ -1,0 +1,13 @@
+#!/bin/bash
+# Snapshots end to end (migrate_test.py): the default RISC-V guest in full
+# and para mode snapshotted through QMP and restored with --restore, a KVM
+# test guest counting in memory, hostile snapshot files, a changed disk.
+# Under the ASan build (VARIANT=san) every timeout is three times longer.
+cd "$(dirname "$0")/../.."
+ROOT=${ROOT:-$(pwd)}
+export ROOT
+exec python3 -B tests/migrate/migrate_test.py --trevo "${TREVO:-$ROOT/build/trevo}" \
+	--kernel "$ROOT/build/guest/riscv/Image" \
+	--initrd "$ROOT/build/guest/riscv/initramfs.cpio.gz" \
+	--firmware /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin \
+	--kvm-guest "$ROOT/build/tests/kvm/counter.bin" "$@"
