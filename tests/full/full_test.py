@@ -1,0 +1,395 @@
+#!/usr/bin/env python3
+"""End-to-end tests of full mode's real hardware: the default RISC-V guest
+boots in --mode full (OpenSBI, the PCIe host bridge, an AHCI controller for
+each --disk) and, through the init's trevo.run=CMD hook, uses them; the host
+checks the results. One line per test (PASS / FAIL name: why / SKIP).
+
+    full_test.py [--qemu] [--trevo BIN] [--kernel F] [--initrd F]
+                 [--firmware F] [--timeout-scale X] [--only NAME] [-v]
+
+With --qemu the same guest commands run on qemu-system-riscv64 -M virt with
+-device ahci and ide-hd, which checks the tests themselves.
+
+Tests: the PCI devices as lspci would list them (/sys/bus/pci/devices); an
+ext2 file system made in the guest on the AHCI disk and read on the host
+with debugfs; a file the host put in an image (mke2fs -d) read in the
+guest; raw sectors both ways; a guest fsync reaching the host as a flush
+(QMP query-stats of the ahci device); a read-only disk; if=virtio in full
+mode; a bad if=. Standard library only.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.environ.get("ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+DEFAULT_FW = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
+RUN_EXIT = re.compile(rb"TREVO-RUN-EXIT (-?\d+)")
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+
+results = []
+
+
+def report(kind, name, why=""):
+    print("%s %s" % (kind, name) + (": " + why if why else ""), flush=True)
+    results.append(kind)
+
+
+def encode_cmd(cmd):
+    safe = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-=:,")
+    return "".join(c if c in safe else "%%%02X" % ord(c) for c in cmd)
+
+
+def tail(data, n=240):
+    text = ANSI.sub(b"", data[-4 * n:]).decode(errors="replace")
+    return " | ".join(l.strip() for l in text.splitlines() if l.strip())[-n:]
+
+
+class Runner:
+    def __init__(self, args):
+        self.args = args
+        self.scale = args.timeout_scale
+
+    def command(self, guest_cmd, disks=(), extra=(), memory="256M"):
+        """disks: (path, options) with options like "readonly" or "if=virtio"."""
+        a = self.args
+        append = "console=ttyS0 trevo.run=" + encode_cmd(guest_cmd)
+        if a.qemu:
+            cmd = ["qemu-system-riscv64", "-M", "virt", "-m", memory, "-nographic",
+                   "-no-reboot", "-bios", a.firmware, "-kernel", a.kernel,
+                   "-initrd", a.initrd, "-append", append]
+            for i, (path, opts) in enumerate(disks):
+                ro = ",readonly=on" if "readonly" in opts else ""
+                cmd += ["-drive", "file=%s,format=raw,if=none,id=d%d%s" % (path, i, ro)]
+                if "if=virtio" in opts:
+                    cmd += ["-device", "virtio-blk-device,drive=d%d" % i]
+                else:
+                    cmd += ["-device", "ahci,id=ahci%d" % i,
+                            "-device", "ide-hd,drive=d%d,bus=ahci%d.0" % (i, i)]
+            return cmd
+        cmd = [a.trevo, "run", "--mode", "full", "--memory", memory, "--kernel", a.kernel,
+               "--initrd", a.initrd, "--append", append] + list(extra)
+        for path, opts in disks:
+            cmd += ["--disk", path + ("," + opts if opts else "")]
+        return cmd
+
+    def run(self, guest_cmd, disks=(), extra=(), timeout=180):
+        cmd = self.command(guest_cmd, disks, extra)
+        if self.args.verbose:
+            print("# " + " ".join(cmd), file=sys.stderr)
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            out, err = p.communicate(timeout=timeout * self.scale)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, 9)
+            out, err = p.communicate()
+            return None, out, err, None
+        if self.args.verbose:
+            sys.stderr.buffer.write(out + err)
+        m = RUN_EXIT.search(out)
+        return p.returncode, out, err, int(m.group(1)) if m else None
+
+
+def check_guest(r, name, need=None):
+    status, out, err, gst = r
+    if status is None:
+        report("FAIL", name, "timed out; output: " + tail(out) + " stderr: " + tail(err, 160))
+        return None
+    if gst is None:
+        report("FAIL", name, "no TREVO-RUN-EXIT (status %s): %s %s" % (status, tail(out), tail(err, 160)))
+        return None
+    if gst != 0:
+        report("FAIL", name, "guest command exited %d: %s" % (gst, tail(out)))
+        return None
+    if need is not None:
+        m = re.search(need, out)
+        if not m:
+            report("FAIL", name, "no %r in output: %s" % (need, tail(out)))
+            return None
+        return m
+    return True
+
+
+def make_image(size_mb=16):
+    fd, path = tempfile.mkstemp(prefix="trevo-full-", suffix=".img")
+    os.ftruncate(fd, size_mb << 20)
+    os.close(fd)
+    return path
+
+
+# ---------------------------------------------------------------- tests
+
+def test_boot(rn):
+    r = rn.run("echo full-$((6*7))", timeout=120)
+    if check_guest(r, "full-boot", rb"full-42"):
+        if r[0] != 0:
+            report("FAIL", "full-boot", "poweroff gave exit status %s" % r[0])
+            return False
+        report("PASS", "full-boot")
+        return True
+    return False
+
+
+def test_lspci(rn):
+    img = make_image(4)
+    try:
+        cmd = ("for d in /sys/bus/pci/devices/*; do echo PCI $(basename $d) $(cat $d/vendor) "
+               "$(cat $d/device) $(cat $d/class) irq=$(cat $d/irq); done; ls /sys/block")
+        r = rn.run(cmd, disks=[(img, "")])
+        m = check_guest(r, "full-lspci", rb"PCI 0000:00:0\d\.0 0x8086 0x2922 0x010601")
+        if not m:
+            return
+        if not re.search(rb"\bsda\b", r[1]):
+            report("FAIL", "full-lspci", "no sda in /sys/block: " + tail(r[1]))
+            return
+        report("PASS", "full-lspci")
+    finally:
+        os.unlink(img)
+
+
+def test_disk_ext2(rn):
+    img = make_image(16)
+    token = "trevo-ahci-%08x" % random.getrandbits(32)
+    try:
+        cmd = ("mke2fs -q /dev/sda >/dev/null 2>&1 || mke2fs /dev/sda; mkdir -p /mnt && "
+               "mount -t ext2 /dev/sda /mnt && echo %s > /mnt/f && "
+               "dd if=/dev/urandom of=/mnt/big bs=64k count=32 2>/dev/null && "
+               "md5sum /mnt/big && umount /mnt && sync && echo ext2-done" % token)
+        r = rn.run(cmd, disks=[(img, "")])
+        m = check_guest(r, "full-ahci-ext2", rb"([0-9a-f]{32})\s+/mnt/big[\s\S]*ext2-done")
+        if not m:
+            return
+        if not shutil.which("debugfs"):
+            report("SKIP", "full-ahci-ext2", "debugfs (e2fsprogs) not installed to check the image")
+            return
+        d = subprocess.run(["debugfs", "-R", "cat /f", img], capture_output=True, timeout=30)
+        if token.encode() not in d.stdout:
+            report("FAIL", "full-ahci-ext2", "debugfs found %r, not %s" % (d.stdout[:80], token))
+            return
+        d = subprocess.run(["debugfs", "-R", "cat /big", img], capture_output=True, timeout=30)
+        import hashlib
+        if hashlib.md5(d.stdout).hexdigest().encode() != m.group(1):
+            report("FAIL", "full-ahci-ext2", "the 2 MiB file differs on the host")
+            return
+        report("PASS", "full-ahci-ext2")
+    finally:
+        os.unlink(img)
+
+
+def test_host_file(rn):
+    mke2fs = shutil.which("mke2fs") or shutil.which("mkfs.ext2")
+    if not mke2fs:
+        report("SKIP", "full-ahci-host-file", "mke2fs (e2fsprogs) not installed")
+        return
+    d = tempfile.mkdtemp(prefix="trevo-full-")
+    img = make_image(8)
+    token = "host-file-%08x" % random.getrandbits(32)
+    try:
+        with open(os.path.join(d, "hello.txt"), "w") as f:
+            f.write(token + "\n")
+        p = subprocess.run([mke2fs, "-q", "-F", "-t", "ext2", "-d", d, img],
+                           capture_output=True, timeout=60)
+        if p.returncode != 0:
+            report("SKIP", "full-ahci-host-file", "mke2fs -d failed: %s" % p.stderr[:100])
+            return
+        r = rn.run("mkdir -p /mnt && mount -o ro -t ext2 /dev/sda /mnt && cat /mnt/hello.txt",
+                   disks=[(img, "readonly")])
+        if check_guest(r, "full-ahci-host-file", re.escape(token.encode())):
+            report("PASS", "full-ahci-host-file")
+    finally:
+        os.unlink(img)
+        shutil.rmtree(d)
+
+
+def test_disk_raw(rn):
+    img = make_image(4)
+    host_mark = b"HOST-MARK-%08x" % random.getrandbits(32)
+    guest_mark = "GUEST-MARK-%08x" % random.getrandbits(32)
+    try:
+        with open(img, "r+b") as f:
+            f.seek(200 * 512)
+            f.write(host_mark)
+        cmd = ("dd if=/dev/sda bs=512 skip=200 count=1 2>/dev/null | head -c %d; echo; "
+               "echo %s | dd of=/dev/sda bs=512 seek=100 conv=sync 2>/dev/null && sync && "
+               "echo raw-done" % (len(host_mark), guest_mark))
+        r = rn.run(cmd, disks=[(img, "")])
+        if not check_guest(r, "full-ahci-raw", rb"raw-done"):
+            return
+        if host_mark not in r[1]:
+            report("FAIL", "full-ahci-raw", "guest did not read the host's sector: " + tail(r[1]))
+            return
+        with open(img, "rb") as f:
+            f.seek(100 * 512)
+            data = f.read(512)
+        if data.startswith(guest_mark.encode()):
+            report("PASS", "full-ahci-raw")
+        else:
+            report("FAIL", "full-ahci-raw", "sector 100 on the host holds %r" % data[:40])
+    finally:
+        os.unlink(img)
+
+
+def qmp_stats(trevo, sock):
+    p = subprocess.run([trevo, "qmp", sock, "query-stats", "target=device"],
+                       capture_output=True, timeout=20)
+    if p.returncode != 0:
+        return None
+    return p.stdout.decode(errors="replace")
+
+
+def test_flush(rn):
+    """The guest's sync (FLUSH CACHE EXT) reaches the host: the device's
+    flush counter, read over QMP while the guest waits, has grown."""
+    if rn.args.qemu:
+        report("SKIP", "full-ahci-flush", "reads Trevo's own QMP counters")
+        return
+    img = make_image(4)
+    sock = tempfile.mktemp(prefix="trevo-full-", suffix=".qmp")
+    try:
+        cmd = ("echo data | dd of=/dev/sda bs=512 seek=10 conv=sync,fsync 2>/dev/null; sync; "
+               "echo SYNC$((40+2))ED; sleep 4; echo FLUSH$((40+2))DONE")
+        p = subprocess.Popen(rn.command(cmd, [(img, "")], ["--qmp", "unix:" + sock]),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, start_new_session=True)
+        seen, stats = b"", None
+        deadline = time.time() + 180 * rn.scale
+        os.set_blocking(p.stdout.fileno(), False)
+        while time.time() < deadline and p.poll() is None:
+            chunk = p.stdout.read() or b""
+            seen += chunk
+            if b"SYNC42ED" in seen and stats is None:
+                stats = qmp_stats(rn.args.trevo, sock)
+            if b"FLUSH42DONE" in seen:
+                break
+            time.sleep(0.1)
+        try:
+            p.wait(timeout=60 * rn.scale)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, 9)
+            p.wait()
+        if stats is None:
+            report("FAIL", "full-ahci-flush", "no QMP stats after the guest's sync: " + tail(seen))
+            return
+        flushes = 0
+        try:
+            for dev in json.loads(stats):
+                if dev.get("qom-path", "").endswith("/ahci0"):
+                    flushes = {x["name"]: x["value"] for x in dev["stats"]}.get("flushes", 0)
+        except (ValueError, KeyError, TypeError):
+            pass
+        if flushes >= 1:
+            report("PASS", "full-ahci-flush")
+        else:
+            report("FAIL", "full-ahci-flush", "no flush counted: %s" % stats[-400:])
+    finally:
+        os.unlink(img)
+        if os.path.exists(sock):
+            os.unlink(sock)
+
+
+def test_readonly(rn):
+    img = make_image(4)
+    try:
+        with open(img, "r+b") as f:
+            f.write(b"ORIGINAL")
+        cmd = ("echo CHANGED | dd of=/dev/sda bs=512 count=1 conv=sync,fsync 2>&1; sync; "
+               "echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; "
+               "dd if=/dev/sda bs=8 count=1 2>/dev/null; echo")
+        r = rn.run(cmd, disks=[(img, "readonly")])
+        if not check_guest(r, "full-ahci-readonly"):
+            return
+        with open(img, "rb") as f:
+            if f.read(8) != b"ORIGINAL":
+                report("FAIL", "full-ahci-readonly", "the read-only image changed")
+                return
+        report("PASS", "full-ahci-readonly")
+    finally:
+        os.unlink(img)
+
+
+def test_if_virtio(rn):
+    img = make_image(4)
+    try:
+        r = rn.run("ls /sys/block", disks=[(img, "if=virtio")])
+        if check_guest(r, "full-if-virtio", rb"\bvda\b"):
+            report("PASS", "full-if-virtio")
+    finally:
+        os.unlink(img)
+
+
+def test_bad_if(rn):
+    if rn.args.qemu:
+        report("SKIP", "full-bad-if", "Trevo's own option")
+        return
+    img = make_image(1)
+    try:
+        p = subprocess.run(rn.command("true", [(img, "if=scsi")]), capture_output=True,
+                           timeout=30 * rn.scale)
+        if p.returncode == 2 and b"if=scsi" in p.stderr:
+            report("PASS", "full-bad-if")
+        else:
+            report("FAIL", "full-bad-if", "status %d: %s" % (p.returncode, p.stderr[:200]))
+    finally:
+        os.unlink(img)
+
+
+TESTS = [
+    ("full-lspci", test_lspci),
+    ("full-ahci-ext2", test_disk_ext2),
+    ("full-ahci-host-file", test_host_file),
+    ("full-ahci-raw", test_disk_raw),
+    ("full-ahci-flush", test_flush),
+    ("full-ahci-readonly", test_readonly),
+    ("full-if-virtio", test_if_virtio),
+    ("full-bad-if", test_bad_if),
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--qemu", action="store_true")
+    ap.add_argument("--trevo", default=os.environ.get("TREVO", os.path.join(ROOT, "build/trevo")))
+    ap.add_argument("--kernel", default=os.path.join(ROOT, "build/guest/riscv/Image"))
+    ap.add_argument("--initrd", default=os.path.join(ROOT, "build/guest/riscv/initramfs.cpio.gz"))
+    ap.add_argument("--firmware", default=DEFAULT_FW)
+    ap.add_argument("--timeout-scale", type=float, default=1.0)
+    ap.add_argument("--only", default=None)
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    names = ["full-boot"] + [n for n, _ in TESTS]
+
+    def skip_all(why):
+        for n in names:
+            if not args.only or args.only == n:
+                report("SKIP", n, why)
+        return 0
+
+    for f in (args.kernel, args.initrd, args.firmware):
+        if not os.path.exists(f):
+            return skip_all("%s missing (make guest; OpenSBI)" % f)
+    if args.qemu and not shutil.which("qemu-system-riscv64"):
+        return skip_all("qemu-system-riscv64 missing")
+    if not args.qemu and not os.access(args.trevo, os.X_OK):
+        return skip_all("%s not built" % args.trevo)
+    rn = Runner(args)
+    if not args.only or args.only == "full-boot":
+        if not test_boot(rn) and not args.only:
+            for n, _ in TESTS:
+                report("SKIP", n, "the guest does not boot in full mode")
+            return 0
+    for n, fn in TESTS:
+        if not args.only or args.only == n:
+            fn(rn)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
