@@ -261,9 +261,9 @@ static int create_user_device(struct vm *vm, const char *arg, const char *what, 
 /* The user's disks and network cards (--disk, --net) on every board, and
  * with the virtio device family (--devices virtio, the para preset) the
  * guest console on virtio-console (hvc0) and a virtio-rng. With the real
- * family on a board with a PCI bus (full mode), disks are AHCI; network
- * cards stay virtio-net until e1000 exists. --disk F,if=virtio|ahci and
- * --net ...,model=virtio|e1000 choose per device. */
+ * family on a board with a PCI bus (full mode), disks are AHCI and network
+ * cards e1000. --disk F,if=virtio|ahci and --net ...,model=virtio|e1000
+ * choose per device. */
 int vm_create_user_devices(struct vm *vm)
 {
 	static const char *const disk_if[2] = { "virtio", "ahci" };
@@ -285,7 +285,8 @@ int vm_create_user_devices(struct vm *vm)
 					      real ? 1 : 0)))
 			return err;
 	for (int i = 0; i < c->nr_nets; i++)
-		if ((err = create_user_device(vm, c->nets[i], "--net", "model", net_if, net_model, 0)))
+		if ((err = create_user_device(vm, c->nets[i], "--net", "model", net_if, net_model,
+					      real ? 1 : 0)))
 			return err;
 	return 0;
 }

@@ -15,7 +15,9 @@ ext2 file system made in the guest on the AHCI disk and read on the host
 with debugfs; a file the host put in an image (mke2fs -d) read in the
 guest; raw sectors both ways; a guest fsync reaching the host as a flush
 (QMP query-stats of the ahci device); a read-only disk; if=virtio in full
-mode; a bad if=. Standard library only.
+mode; a bad if=; TCP through slirp over the e1000 (4 KiB and 4 MiB with
+checksum offload and segmentation, md5 checked on the host). Standard
+library only.
 """
 import argparse
 import json
@@ -23,7 +25,9 @@ import os
 import random
 import re
 import shutil
+import socket
 import subprocess
+import threading
 import sys
 import tempfile
 import time
@@ -57,7 +61,7 @@ class Runner:
         self.args = args
         self.scale = args.timeout_scale
 
-    def command(self, guest_cmd, disks=(), extra=(), memory="256M"):
+    def command(self, guest_cmd, disks=(), extra=(), memory="256M", nets=()):
         """disks: (path, options) with options like "readonly" or "if=virtio"."""
         a = self.args
         append = "console=ttyS0 trevo.run=" + encode_cmd(guest_cmd)
@@ -73,15 +77,19 @@ class Runner:
                 else:
                     cmd += ["-device", "ahci,id=ahci%d" % i,
                             "-device", "ide-hd,drive=d%d,bus=ahci%d.0" % (i, i)]
+            for i, spec in enumerate(nets):
+                cmd += ["-netdev", "user,id=n%d" % i + spec[4:], "-device", "e1000,netdev=n%d" % i]
             return cmd
         cmd = [a.trevo, "run", "--mode", "full", "--memory", memory, "--kernel", a.kernel,
                "--initrd", a.initrd, "--append", append] + list(extra)
         for path, opts in disks:
             cmd += ["--disk", path + ("," + opts if opts else "")]
+        for spec in nets:
+            cmd += ["--net", spec]
         return cmd
 
-    def run(self, guest_cmd, disks=(), extra=(), timeout=180):
-        cmd = self.command(guest_cmd, disks, extra)
+    def run(self, guest_cmd, disks=(), extra=(), timeout=180, nets=()):
+        cmd = self.command(guest_cmd, disks, extra, nets=nets)
         if self.args.verbose:
             print("# " + " ".join(cmd), file=sys.stderr)
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -341,7 +349,68 @@ def test_bad_if(rn):
         os.unlink(img)
 
 
+class BulkServer:
+    """Reads exactly size bytes, answers with their md5 and closes."""
+
+    def __init__(self, size):
+        import hashlib
+        self.size = size
+        self.md5 = hashlib.md5()
+        self.got = 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.sock.settimeout(300)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        try:
+            c, _ = self.sock.accept()
+            c.settimeout(60)
+            while self.got < self.size:
+                d = c.recv(min(65536, self.size - self.got))
+                if not d:
+                    break
+                self.md5.update(d)
+                self.got += len(d)
+            c.sendall(("md5=%s\n" % self.md5.hexdigest()).encode())
+            c.close()
+        except OSError:
+            pass
+
+    def close(self):
+        self.sock.close()
+
+
+def test_net_e1000(rn, name, size):
+    """size random bytes guest -> host over TCP through slirp on the e1000
+    (checksum offload and segmentation must deliver every byte), and the
+    host's answer back."""
+    srv = BulkServer(size)
+    try:
+        cmd = ("ifconfig lo up; ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up && "
+               "route add default gw 10.0.2.2 && cat /sys/class/net/eth0/device/vendor "
+               "/sys/class/net/eth0/device/device && head -c %d /dev/urandom > /tmp/x && "
+               "md5sum /tmp/x && nc 10.0.2.2 %d < /tmp/x; echo net-done" % (size, srv.port))
+        r = rn.run(cmd, nets=["user"], timeout=240)
+        m = check_guest(r, name, rb"0x8086\s+0x100e[\s\S]*?([0-9a-f]{32})  /tmp/x")
+        if not m:
+            return
+        sent = m.group(1).decode()
+        if ("md5=" + sent).encode() in r[1]:
+            report("PASS", name)
+        else:
+            report("FAIL", name, "guest md5 %s, host got %d bytes: %s" % (sent, srv.got, tail(r[1])))
+    finally:
+        srv.close()
+
+
 TESTS = [
+    ("full-e1000-tcp", lambda rn: test_net_e1000(rn, "full-e1000-tcp", 4096)),
+    ("full-e1000-bulk", lambda rn: test_net_e1000(rn, "full-e1000-bulk", 4 << 20)),
     ("full-lspci", test_lspci),
     ("full-ahci-ext2", test_disk_ext2),
     ("full-ahci-host-file", test_host_file),
