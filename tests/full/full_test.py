@@ -16,7 +16,8 @@ with debugfs; a file the host put in an image (mke2fs -d) read in the
 guest; raw sectors both ways; a guest fsync reaching the host as a flush
 (QMP query-stats of the ahci device); a read-only disk; if=virtio in full
 mode; a bad if=; TCP through slirp over the e1000 (4 KiB and 4 MiB with
-checksum offload and segmentation, md5 checked on the host). Standard
+checksum offload and segmentation, md5 checked on the host) and through a
+tap in a network namespace. Standard
 library only.
 """
 import argparse
@@ -88,8 +89,10 @@ class Runner:
             cmd += ["--net", spec]
         return cmd
 
-    def run(self, guest_cmd, disks=(), extra=(), timeout=180, nets=()):
+    def run(self, guest_cmd, disks=(), extra=(), timeout=180, nets=(), netns=None):
         cmd = self.command(guest_cmd, disks, extra, nets=nets)
+        if netns:
+            cmd = ["ip", "netns", "exec", netns] + cmd
         if self.args.verbose:
             print("# " + " ".join(cmd), file=sys.stderr)
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -408,9 +411,59 @@ def test_net_e1000(rn, name, size):
         srv.close()
 
 
+def test_net_tap(rn):
+    """TCP over the e1000 through a tap device in a network namespace of
+    our own (the server in tests/para)."""
+    name = "full-e1000-tap"
+    if rn.args.qemu:
+        report("SKIP", name, "the tap variant runs on Trevo only")
+        return
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        report("SKIP", name, "needs root and iproute2 for a network namespace")
+        return
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+    sys.path.insert(0, os.path.join(ROOT, "tests", "para"))
+    import para_test
+    ns = "trevo-full-%d" % os.getpid()
+    if subprocess.run(["ip", "netns", "add", ns], capture_output=True).returncode:
+        report("SKIP", name, "cannot create a network namespace here")
+        return
+    srv = None
+    try:
+        for c in (["ip", "tuntap", "add", "dev", "ttap1", "mode", "tap"],
+                  ["ip", "addr", "add", "192.168.77.1/24", "dev", "ttap1"],
+                  ["ip", "link", "set", "ttap1", "up"],
+                  ["ip", "link", "set", "lo", "up"]):
+            p = subprocess.run(["ip", "netns", "exec", ns] + c, capture_output=True)
+            if p.returncode:
+                report("SKIP", name, "cannot set up tap in %s: %s" %
+                       (ns, p.stderr.decode(errors="replace").strip()))
+                return
+        srv = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c",
+                                para_test.NETNS_SERVER, "192.168.77.1", str(180 * rn.scale)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        port = int(srv.stdout.readline() or 0)
+        token = "tap%08x" % random.getrandbits(32)
+        cmd = ("ifconfig lo up; ifconfig eth0 192.168.77.2 netmask 255.255.255.0 up && "
+               "echo %s | nc 192.168.77.1 %d; echo net-done" % (token, port))
+        r = rn.run(cmd, nets=["tap:ttap1"], netns=ns)
+        if not check_guest(r, name, rb"net-done"):
+            return
+        if ("pong-" + token).encode() in r[1]:
+            report("PASS", name)
+        else:
+            report("FAIL", name, "no reply from the namespace's server: " + tail(r[1]))
+    finally:
+        if srv:
+            srv.kill()
+            srv.wait()
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
 TESTS = [
     ("full-e1000-tcp", lambda rn: test_net_e1000(rn, "full-e1000-tcp", 4096)),
     ("full-e1000-bulk", lambda rn: test_net_e1000(rn, "full-e1000-bulk", 4 << 20)),
+    ("full-e1000-tap", test_net_tap),
     ("full-lspci", test_lspci),
     ("full-ahci-ext2", test_disk_ext2),
     ("full-ahci-host-file", test_host_file),
