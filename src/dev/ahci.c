@@ -368,10 +368,10 @@ static void ahci_bar_write(void *opaque, int bar, uint64_t off, uint64_t val, un
 	pthread_mutex_lock(&a->lock);
 	if (off == HBA_GHC) {
 		if (v & GHC_HR) {
-			/* 10.4.3: the HBA reset waits for nothing in flight
-			 * to land afterwards. */
-			while (a->busy)
-				pthread_cond_wait(&a->idle, &a->lock);
+			/* 10.4.3. A command the worker is still moving data
+			 * for completes into nothing: complete() finds its
+			 * slot gone from PxCI. The vCPU does not wait for it
+			 * (src/dev/README.md, rule 1). */
 			hba_reset(a);
 		} else {
 			a->ghc = v & GHC_IE;
