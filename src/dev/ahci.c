@@ -987,7 +987,7 @@ static int ahci_create(struct vm *vm, const struct dev_params *p, void **state)
 	struct ahci *a;
 	char *path = NULL;
 	bool ro;
-	int err;
+	int err, cap;
 
 	if ((err = parse_arg(p->arg, &path, &ro)))
 		return err;
@@ -1011,10 +1011,12 @@ static int ahci_create(struct vm *vm, const struct dev_params *p, void **state)
 	if ((err = pci_register(vm, &info, &ahci_pci_ops, a, &a->pci)))
 		goto fail;
 	/* PCI power management 1.2, D0 only (ICH9 has it at 0x70). */
-	if (pci_add_capability(a->pci, PCI_CAP_ID_PM, pm_cap, sizeof(pm_cap)) < 0) {
+	if ((cap = pci_add_capability(a->pci, PCI_CAP_ID_PM, pm_cap, sizeof(pm_cap))) < 0) {
 		err = -ENOSPC;
 		goto fail;
 	}
+	/* PMCSR: the power state is the driver's to set (PCI PM 1.2, 3.2.4) */
+	pci_set_wmask(a->pci, (unsigned)cap + 4, 0x0003, 2);
 	hba_reset(a);
 	if ((err = -pthread_create(&a->thread, NULL, ahci_thread, a))) {
 		warn("%s: cannot start the I/O thread: %s", a->name, strerror(-err));

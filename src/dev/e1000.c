@@ -980,14 +980,14 @@ static struct net_backend *open_backend(const char *spec)
 
 static int e1000_create(struct vm *vm, const struct dev_params *p, void **state)
 {
-	static const uint8_t pm_cap[6] = { 0x22, 0xc8, 0x00, 0x20, 0x00, 0x00 };
+	static const uint8_t pm_cap[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x00 };  /* PM 1.1, D0 and D3hot */
 	struct pci_dev_info info = {
 		.name = "e1000", .vendor = 0x8086, .device = 0x100e, .subsys_vendor = 0x8086,
 		.subsys = 0x001e, .revision = 3, .class_code = 0x020000, .irq_pin = 1,
 		.bar = { [0] = { PCI_BAR_MEM32, MMIO_SIZE, false }, [1] = { PCI_BAR_IO, 0x40, false } },
 	};
 	struct e1000 *e;
-	int err = -ENOMEM;
+	int err = -ENOMEM, cap;
 
 	e = calloc(1, sizeof(*e));
 	if (!e)
@@ -1027,10 +1027,12 @@ static int e1000_create(struct vm *vm, const struct dev_params *p, void **state)
 	}
 	if ((err = pci_register(vm, &info, &e1000_pci_ops, e, &e->pci)))
 		goto fail;
-	if (pci_add_capability(e->pci, PCI_CAP_ID_PM, pm_cap, sizeof(pm_cap)) < 0) {
+	if ((cap = pci_add_capability(e->pci, PCI_CAP_ID_PM, pm_cap, sizeof(pm_cap))) < 0) {
 		err = -ENOSPC;
 		goto fail;
 	}
+	/* PMCSR: the power state is the driver's to set (PCI PM 1.2, 3.2.4) */
+	pci_set_wmask(e->pci, (unsigned)cap + 4, 0x0003, 2);
 	mac_reset(e);
 	if ((err = -pthread_create(&e->thread, NULL, e1000_thread, e))) {
 		warn("%s: cannot start the I/O thread: %s", e->name, strerror(-err));

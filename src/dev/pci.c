@@ -251,6 +251,13 @@ int pci_add_capability(struct pci_dev *d, uint8_t id, const void *body, size_t l
 	return (int)at;
 }
 
+void pci_set_wmask(struct pci_dev *d, unsigned off, uint32_t mask, unsigned size)
+{
+	if (size > 4 || off >= PCI_CFG_SIZE || size > PCI_CFG_SIZE - off)
+		return;
+	put_le(d->wmask + off, mask, size);
+}
+
 void pci_dev_reset(struct pci_dev *d)
 {
 	struct pci_bus *b = d->bus;

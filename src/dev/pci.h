@@ -111,6 +111,11 @@ void pci_unregister(struct pci_dev *d);
  * its config-space offset or -ENOSPC. */
 int pci_add_capability(struct pci_dev *d, uint8_t id, const void *body, size_t len);
 
+/* Let the driver write mask bits of the size bytes at off (a capability
+ * register the device implements, such as PMCSR's power state). Before the
+ * guest runs. */
+void pci_set_wmask(struct pci_dev *d, unsigned off, uint32_t mask, unsigned size);
+
 /* The power-on config space (system reset, a refused state load). */
 void pci_dev_reset(struct pci_dev *d);
 /* Save or load the driver-written part of the config space (vmstate.h). */

@@ -17,7 +17,8 @@ guest; raw sectors both ways; a guest fsync reaching the host as a flush
 (QMP query-stats of the ahci device); a read-only disk; if=virtio in full
 mode; a bad if=; TCP through slirp over the e1000 (4 KiB and 4 MiB with
 checksum offload and segmentation, md5 checked on the host) and through a
-tap in a network namespace. Standard
+tap in a network namespace; a QMP system_reset with both devices in use.
+Standard
 library only.
 """
 import argparse
@@ -306,6 +307,51 @@ def test_flush(rn):
             os.unlink(sock)
 
 
+def test_reset(rn):
+    """QMP system_reset while the guest uses both devices: after the reset
+    (each device's reset op, the PCI functions back at power-on) the
+    guest enumerates them again and they work."""
+    name = "full-reset"
+    if rn.args.qemu:
+        report("SKIP", name, "uses Trevo's QMP socket")
+        return
+    img = make_image(4)
+    sock = tempfile.mktemp(prefix="trevo-full-", suffix=".qmp")
+    try:
+        cmd = ("dd if=/dev/sda of=/dev/null bs=64k count=16 2>&1 | grep copied; "
+               "ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up && ping -c 1 10.0.2.2 >/dev/null "
+               "&& echo PI$((40+2))NG; echo RE$((40+2))ADY; sleep 5; echo done")
+        p = subprocess.Popen(rn.command(cmd, [(img, "")], ["--qmp", "unix:" + sock], nets=["user"]),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, start_new_session=True)
+        seen, reset = b"", False
+        deadline = time.time() + 240 * rn.scale
+        os.set_blocking(p.stdout.fileno(), False)
+        while time.time() < deadline and p.poll() is None:
+            seen += p.stdout.read() or b""
+            if b"RE42ADY" in seen and not reset:
+                r = subprocess.run([rn.args.trevo, "qmp", sock, "system_reset"],
+                                   capture_output=True, timeout=20)
+                reset = r.returncode == 0
+                if not reset:
+                    break
+            time.sleep(0.1)
+        if p.poll() is None:
+            os.killpg(p.pid, 9)
+        rest = p.communicate()[0]
+        seen += rest or b""
+        reads = len(re.findall(rb"bytes \([0-9.]+MB\) copied", seen))
+        pings = seen.count(b"PI42NG")
+        if reset and reads == 2 and pings == 2 and seen.count(b"RE42ADY") == 2:
+            report("PASS", name)
+        else:
+            report("FAIL", name, "reset %s, %d disk reads, %d pings: %s" % (reset, reads, pings, tail(seen)))
+    finally:
+        os.unlink(img)
+        if os.path.exists(sock):
+            os.unlink(sock)
+
+
 def test_readonly(rn):
     if rn.args.qemu:
         report("SKIP", "full-ahci-readonly", "QEMU's ide-hd refuses read-only drives")
@@ -473,6 +519,7 @@ TESTS = [
     ("full-ahci-raw", test_disk_raw),
     ("full-ahci-flush", test_flush),
     ("full-ahci-readonly", test_readonly),
+    ("full-reset", test_reset),
     ("full-if-virtio", test_if_virtio),
     ("full-bad-if", test_bad_if),
 ]
