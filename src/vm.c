@@ -202,12 +202,76 @@ int vm_add_doorbell(struct vm *vm, const struct vm_doorbell *db)
 	return 0;
 }
 
+/* Takes "key=VALUE" out of a comma-separated option string: *value gets a
+ * copy of VALUE (NULL when absent), the result is the string without it.
+ * Both are the caller's to free; NULL on out-of-memory. */
+static char *take_option(const char *arg, const char *key, char **value)
+{
+	size_t klen = strlen(key);
+	char *out = calloc(1, strlen(arg) + 1), *copy = strdup(arg), *tok, *save;
+
+	*value = NULL;
+	if (!out || !copy) {
+		free(out);
+		free(copy);
+		return NULL;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(tok, key, klen) && tok[klen] == '=') {
+			free(*value);
+			*value = strdup(tok + klen + 1);
+			continue;
+		}
+		if (*out)
+			strcat(out, ",");
+		strcat(out, tok);
+	}
+	free(copy);
+	return out;
+}
+
+/* One --disk or --net: the model the user chose (key=..., one of the
+ * names), or the default of the machine. */
+static int create_user_device(struct vm *vm, const char *arg, const char *what, const char *key,
+			      const char *const names[2], const char *const models[2], int dflt)
+{
+	char *value, *rest = take_option(arg ? arg : "", key, &value);
+	struct dev_params p = { .irq = -1 };
+	int which = dflt, err;
+
+	if (!rest)
+		return -ENOMEM;
+	if (value) {
+		for (which = 0; which < 2 && strcmp(value, names[which]); which++)
+			;
+		if (which == 2) {
+			warn("bad %s %s: %s=%s (%s or %s)", what, arg, key, value, names[0], names[1]);
+			free(value);
+			free(rest);
+			return -EINVAL;
+		}
+	}
+	p.arg = rest;
+	err = vm_create_device(vm, models[which], &p);
+	free(value);
+	free(rest);
+	return err;
+}
+
 /* The user's disks and network cards (--disk, --net) on every board, and
  * with the virtio device family (--devices virtio, the para preset) the
- * guest console on virtio-console (hvc0) and a virtio-rng. */
+ * guest console on virtio-console (hvc0) and a virtio-rng. With the real
+ * family on a board with a PCI bus (full mode), disks are AHCI and network
+ * cards e1000. --disk F,if=virtio|ahci and --net ...,model=virtio|e1000
+ * choose per device. */
 int vm_create_user_devices(struct vm *vm)
 {
+	static const char *const disk_if[2] = { "virtio", "ahci" };
+	static const char *const disk_model[2] = { "virtio-blk", "ahci" };
+	static const char *const net_if[2] = { "virtio", "e1000" };
+	static const char *const net_model[2] = { "virtio-net", "e1000" };
 	const struct vm_config *c = vm->cfg;
+	bool real = c->devices == DEVICES_REAL && vm->pci;
 	int err;
 
 	if (c->devices == DEVICES_VIRTIO) {
@@ -216,16 +280,14 @@ int vm_create_user_devices(struct vm *vm)
 		    (err = vm_create_device(vm, "virtio-rng", &p)))
 			return err;
 	}
-	for (int i = 0; i < c->nr_disks; i++) {
-		struct dev_params p = { .irq = -1, .arg = c->disks[i] };
-		if ((err = vm_create_device(vm, "virtio-blk", &p)))
+	for (int i = 0; i < c->nr_disks; i++)
+		if ((err = create_user_device(vm, c->disks[i], "--disk", "if", disk_if, disk_model,
+					      real ? 1 : 0)))
 			return err;
-	}
-	for (int i = 0; i < c->nr_nets; i++) {
-		struct dev_params p = { .irq = -1, .arg = c->nets[i] };
-		if ((err = vm_create_device(vm, "virtio-net", &p)))
+	for (int i = 0; i < c->nr_nets; i++)
+		if ((err = create_user_device(vm, c->nets[i], "--net", "model", net_if, net_model,
+					      real ? 1 : 0)))
 			return err;
-	}
 	return 0;
 }
 

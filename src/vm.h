@@ -64,6 +64,7 @@ struct engine_ops;
 struct board_ops;
 struct stats_sink;
 struct vmstate;
+struct pci_bus;
 
 #define VM_MAX_DESC 64
 #define VM_MAX_DOORBELLS 64
@@ -153,6 +154,7 @@ struct vm {
 	struct vm_doorbell doorbell[VM_MAX_DOORBELLS];
 	int nr_doorbells;
 	struct vm_blob *blobs;
+	struct pci_bus *pci;         /* the board's PCI host bridge, or NULL */
 
 	/* Set by devices and the CPU engine; read by the controller. */
 	_Atomic int exit_reason;     /* enum vm_exit */

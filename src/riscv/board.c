@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "board.h"
 #include "cache.h"
 #include "decode.h"
+#include "../dev/pci.h"
 #include "../dev/sifive_test.h"
 
 #define DEFAULT_FIRMWARE "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
@@ -233,6 +235,18 @@ static void *build_fdt(struct rv_board *b, const char *bootargs, uint64_t initrd
 	FDT_CHECK(fdt_property_string(fdt, "bootargs", bootargs ? bootargs : ""));
 	if (stdout_path)
 		FDT_CHECK(fdt_property_string(fdt, "stdout-path", stdout_path));
+	{
+		/* Seeds from the host's random source, as QEMU's virt board
+		 * gives them: Linux credits rng-seed to its pool at once
+		 * (drivers/of/fdt.c), so it never waits for entropy. */
+		uint8_t seed[64];
+		uint64_t kaslr;
+		if (getrandom(seed, sizeof(seed), 0) == sizeof(seed) &&
+		    getrandom(&kaslr, sizeof(kaslr), 0) == sizeof(kaslr)) {
+			FDT_CHECK(fdt_property(fdt, "rng-seed", seed, sizeof(seed)));
+			FDT_CHECK(fdt_property_u64(fdt, "kaslr-seed", kaslr));
+		}
+	}
 	if (initrd_end > initrd_start) {
 		FDT_CHECK(fdt_property_u64(fdt, "linux,initrd-start", initrd_start));
 		FDT_CHECK(fdt_property_u64(fdt, "linux,initrd-end", initrd_end));
@@ -284,7 +298,7 @@ static void *build_fdt(struct rv_board *b, const char *bootargs, uint64_t initrd
 		FDT_CHECK(fdt_property_u32(fdt, "#address-cells", 0));
 		FDT_CHECK(fdt_property_u32(fdt, "#interrupt-cells", 1));
 		FDT_CHECK(fdt_property(fdt, "interrupt-controller", NULL, 0));
-		FDT_CHECK(fdt_property_u32(fdt, "riscv,ndev", PLIC_NR_SOURCES - 1));
+		FDT_CHECK(fdt_property_u32(fdt, "riscv,ndev", PLIC_NR_SOURCES));
 		FDT_CHECK(fdt_property_u32(fdt, "phandle", BOARD_PLIC_PHANDLE));
 		for (int i = 0; i < m->nr_harts; i++) {
 			cells[4 * i + 0] = cpu_to_fdt32(BOARD_INTC_PHANDLE(i));
@@ -410,6 +424,27 @@ static char *make_bootargs(const struct vm_config *cfg)
 	return s;
 }
 
+/* Where QEMU's virt board has it; the 64-bit window starts at the first
+ * multiple of its size above RAM. */
+static int create_pci_host(struct vm *vm)
+{
+	uint64_t ram_end = BOARD_RAM_BASE + vm->cfg->memory;
+	struct pci_host_config pc = {
+		.ecam_base = BOARD_PCI_ECAM_BASE,
+		.nr_buses = BOARD_PCI_BUSES,
+		.io_base = BOARD_PCI_IO_BASE,
+		.io_size = BOARD_PCI_IO_SIZE,
+		.mem_base = BOARD_PCI_MEM_BASE,
+		.mem_size = BOARD_PCI_MEM_SIZE,
+		.mem64_base = (ram_end + BOARD_PCI_MEM64_SIZE - 1) & ~(BOARD_PCI_MEM64_SIZE - 1),
+		.mem64_size = BOARD_PCI_MEM64_SIZE,
+		.irq_base = IRQ_PCI_INTA,
+		.irq_parent = BOARD_PLIC_PHANDLE,
+	};
+
+	return pci_host_create(vm, &pc);
+}
+
 static int board_create(struct vm *vm)
 {
 	struct vm_config *cfg = vm->cfg;
@@ -450,6 +485,8 @@ static int board_create(struct vm *vm)
 	create_device(vm, "goldfish-rtc", BOARD_RTC_BASE, IRQ_RTC);
 	create_device(vm, "pvpanic-mmio", BOARD_PVPANIC_BASE, -1);
 	create_device(vm, "ns16550a", BOARD_UART_BASE, IRQ_UART);
+	if (cfg->devices == DEVICES_REAL && (err = create_pci_host(vm)))
+		return err;
 	return 0;
 }
 
@@ -571,6 +608,7 @@ static void board_destroy(struct vm *vm)
 
 	if (!b)
 		return;
+	pci_host_destroy(vm);
 	plic_destroy(b->plic);
 	free(b);
 	vm->arch = NULL;

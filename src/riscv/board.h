@@ -20,6 +20,13 @@
 #define BOARD_UART_BASE    0x10000000ULL
 #define BOARD_VIRTIO_BASE  0x10001000ULL   /* 8 slots of 0x1000 */
 #define BOARD_VIRTIO_SLOTS 8
+#define BOARD_PCI_IO_BASE  0x03000000ULL   /* PCI I/O space 0..64 KiB */
+#define BOARD_PCI_IO_SIZE  0x10000ULL
+#define BOARD_PCI_ECAM_BASE 0x30000000ULL  /* 256 buses of 1 MiB */
+#define BOARD_PCI_BUSES    256
+#define BOARD_PCI_MEM_BASE 0x40000000ULL   /* 32-bit BARs */
+#define BOARD_PCI_MEM_SIZE 0x40000000ULL
+#define BOARD_PCI_MEM64_SIZE 0x400000000ULL /* 64-bit BARs, above RAM */
 #define BOARD_RAM_BASE     0x80000000ULL
 #define BOARD_KERNEL_OFF   0x200000ULL     /* fw_jump jumps to RAM + 2 MiB */
 
@@ -27,7 +34,8 @@
 #define IRQ_VIRTIO_FIRST   1               /* 1..8 */
 #define IRQ_UART           10
 #define IRQ_RTC            11
-#define PLIC_NR_SOURCES    32
+#define IRQ_PCI_INTA       32              /* INTA..INTD: 32..35 */
+#define PLIC_NR_SOURCES    95              /* highest source id (riscv,ndev) */
 
 #define BOARD_INTC_PHANDLE(h) (1 + (h))
 #define BOARD_PLIC_PHANDLE    0x20

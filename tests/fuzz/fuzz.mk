@@ -33,7 +33,20 @@ $(FUZZ_BIN)/fuzz_vmstate: tests/fuzz/fuzz_vmstate.c $(FUZZ_MMIO_SRCS) src/dev/vi
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_vmstate.c $(FUZZ_MMIO_SRCS)
 
+# The AHCI command path on the PCI bus (ahci.c included whole).
+FUZZ_AHCI_SRCS := src/dev/pci.c src/host/blockfile.c src/vm.c src/vmstate.c src/mem.c src/util.c \
+                  tests/fuzz/fuzz_vm_stubs.c
+$(FUZZ_BIN)/fuzz_ahci: tests/fuzz/fuzz_ahci.c src/dev/ahci.c src/dev/pci.h $(FUZZ_AHCI_SRCS) src/vm.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_ahci.c $(FUZZ_AHCI_SRCS) -lfdt
+
+# The e1000 rings (e1000.c included whole, a back end that swallows frames).
+$(FUZZ_BIN)/fuzz_e1000: tests/fuzz/fuzz_e1000.c src/dev/e1000.c src/dev/pci.h $(FUZZ_AHCI_SRCS) src/vm.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_e1000.c $(FUZZ_AHCI_SRCS) -lfdt
+
 ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
 TEST_TARGETS += $(FUZZ_BIN)/fuzz_virtq $(FUZZ_BIN)/fuzz_net_tx $(FUZZ_BIN)/fuzz_virtio_mmio \
-                $(FUZZ_BIN)/fuzz_blk_req $(FUZZ_BIN)/fuzz_vmstate
+                $(FUZZ_BIN)/fuzz_blk_req $(FUZZ_BIN)/fuzz_vmstate $(FUZZ_BIN)/fuzz_ahci \
+                $(FUZZ_BIN)/fuzz_e1000
 endif

@@ -3,7 +3,7 @@
 # variants; they carry their own ASan+UBSan). FUZZ_RUNS overrides the length.
 cd "${ROOT:-$(dirname "$0")/../..}" || exit 1
 runs=${FUZZ_RUNS:-200000}
-for f in virtq net_tx virtio_mmio blk_req vmstate; do
+for f in virtq net_tx virtio_mmio blk_req vmstate ahci e1000; do
 	bin=build/fuzz/fuzz_$f
 	if [ ! -x "$bin" ]; then
 		echo "SKIP fuzz-$f: $bin not built (needs clang; make $bin)"
