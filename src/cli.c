@@ -12,7 +12,7 @@ void cli_usage(FILE *f)
 	      "                 [--net user[,hostfwd=tcp::HP-:GP]|tap:NAME]\n"
 	      "                 [--console stdio|pty|unix:PATH] [--qmp unix:PATH[,server]]\n"
 	      "                 [--no-reboot] [--cpu interp|kvm] [--sbi firmware|monitor]\n"
-	      "                 [--devices real|virtio]\n"
+	      "                 [--devices real|virtio] [--sandbox on|off]\n"
 	      "       trevo qmp SOCKET COMMAND [key=value ...]\n"
 	      "       trevo bench [cpu|boot|io|kvm ...]\n"
 	      "       trevo guest build [riscv|x86]\n"
@@ -25,6 +25,7 @@ enum {
 	OPT_MODE = 256, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_FIRMWARE, OPT_MEMORY,
 	OPT_CPUS, OPT_DISK, OPT_NET, OPT_CONSOLE,
 	OPT_MAX_INSNS, OPT_HELP, OPT_CPU, OPT_SBI, OPT_DEVICES, OPT_NO_REBOOT, OPT_QMP,
+	OPT_SANDBOX,
 };
 
 static const struct option run_options[] = {
@@ -46,6 +47,7 @@ static const struct option run_options[] = {
 	{ "devices", required_argument, NULL, OPT_DEVICES },
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 	{ "qmp", required_argument, NULL, OPT_QMP },
+	{ "sandbox", required_argument, NULL, OPT_SANDBOX },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -136,6 +138,11 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 			if (strncmp(optarg, "unix:", 5) || !optarg[5] || optarg[5] == ',')
 				die("bad --qmp '%s' (unix:PATH[,server])", optarg);
 			cfg->qmp = optarg;
+			break;
+		case OPT_SANDBOX:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				die("unknown --sandbox '%s' (on or off)", optarg);
+			cfg->no_sandbox = !strcmp(optarg, "off");
 			break;
 		case '?':
 		default:

@@ -13,6 +13,7 @@
 #include "host/qmp.h"
 #include "host/console.h"
 #include "host/loop.h"
+#include "host/seccomp.h"
 #include "vm.h"
 
 /* Helper scripts (guest recipes, benchmarks) live beside the binary's
@@ -44,6 +45,7 @@ static int cmd_run(int argc, char **argv)
 	static struct vm vm; /* static: what hangs off it stays reachable at exit */
 
 	cli_parse_run(argc, argv, &cfg);
+	seccomp_setup(!cfg.no_sandbox);
 	memset(&vm, 0, sizeof(vm));
 	vm.cfg = &cfg;
 	/* The host side every machine needs: the I/O event loop (each machine
