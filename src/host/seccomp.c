@@ -235,7 +235,7 @@ static const struct allow console_reader[] = {
  * stops the world with a ptrace-ing clone and walks /proc/self/task. */
 static const struct allow sanitizer[] = {
 	ALLOW(openat), ALLOW(open), ALLOW(close), ALLOW(read), ALLOW(pread64),
-	ALLOW(lseek), ALLOW(getdents64), ALLOW(readlink), ALLOW(readlinkat),
+	ALLOW(lseek), ALLOW(getdents), ALLOW(getdents64), ALLOW(readlink), ALLOW(readlinkat),
 	ALLOW(stat), ALLOW(lstat), ALLOW(newfstatat), ALLOW(statx),
 	ALLOW(clone), ALLOW(clone3), ALLOW(vfork), ALLOW(fork), ALLOW(execve),
 	ALLOW(wait4), ALLOW(waitid), ALLOW(ptrace), ALLOW(prctl),
