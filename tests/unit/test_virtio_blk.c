@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "unit_vm.h"
 #include "dev/virtio.h"
 #include "vm.h"
 
@@ -67,6 +68,7 @@ static uint8_t *host(uint64_t gpa)
 
 static void new_vm(void)
 {
+	unit_vm_free(&vm);  /* the previous case's */
 	memset(&vm, 0, sizeof(vm));
 	vm.cfg = &cfg;
 	vm.set_irq = fake_set_irq;
@@ -350,5 +352,6 @@ int main(void)
 	test_readonly(img);
 	test_bad_args();
 	unlink(img);
+	unit_vm_free(&vm);
 	return failures ? 1 : 0;
 }
