@@ -10,13 +10,7 @@ fi
 for t in "${bins[@]}"; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
 	name=$(basename "$t")
-	# Still leaking in their own set-up (not in Trevo): leak check off
-	# for these two until they free what they make.
-	case "$name" in
-	test_uart|test_x86_boot) opts=${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0} ;;
-	*) opts=${ASAN_OPTIONS:-} ;;
-	esac
-	out=$(cd "$ROOT" && ASAN_OPTIONS=$opts timeout 120 "$t" </dev/null 2>&1)
+	out=$(cd "$ROOT" && timeout 120 "$t" </dev/null 2>&1)
 	rc=$?
 	printf '%s\n' "$out"
 	if [ $rc -ne 0 ] && ! grep -q '^FAIL ' <<<"$out"; then
