@@ -12,7 +12,7 @@ void cli_usage(FILE *f)
 	      "                 [--net user[,hostfwd=tcp::HP-:GP]|tap:NAME]\n"
 	      "                 [--console stdio|pty|unix:PATH] [--qmp unix:PATH[,server]]\n"
 	      "                 [--no-reboot] [--cpu interp|kvm] [--sbi firmware|monitor]\n"
-	      "                 [--devices real|virtio]\n"
+	      "                 [--devices real|virtio] [--sandbox on|off]\n"
 	      "       trevo run --restore FILE [--console ...] [--qmp ...]\n"
 	      "       trevo qmp SOCKET COMMAND [key=value ...]\n"
 	      "       trevo bench [cpu|boot|io|kvm ...]\n"
@@ -27,6 +27,7 @@ enum {
 	OPT_CPUS, OPT_DISK, OPT_NET, OPT_CONSOLE,
 	OPT_MAX_INSNS, OPT_HELP, OPT_CPU, OPT_SBI, OPT_DEVICES, OPT_NO_REBOOT, OPT_QMP,
 	OPT_RESTORE,
+	OPT_SANDBOX,
 };
 
 static const struct option run_options[] = {
@@ -49,6 +50,7 @@ static const struct option run_options[] = {
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 	{ "qmp", required_argument, NULL, OPT_QMP },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "sandbox", required_argument, NULL, OPT_SANDBOX },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -66,7 +68,7 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", run_options, &longidx)) != -1) {
-		if (!machine_opt && opt != OPT_CONSOLE && opt != OPT_QMP && opt != OPT_RESTORE &&
+		if (!machine_opt && opt != OPT_CONSOLE && opt != OPT_QMP && opt != OPT_RESTORE && opt != OPT_SANDBOX &&
 		    opt != OPT_HELP && opt != '?')
 			machine_opt = run_options[longidx].name;
 		switch (opt) {
@@ -147,6 +149,11 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 		case OPT_RESTORE:
 			cfg->restore = optarg;
 			break;
+		case OPT_SANDBOX:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				die("unknown --sandbox '%s' (on or off)", optarg);
+			cfg->no_sandbox = !strcmp(optarg, "off");
+			break;
 		case '?':
 		default:
 			if (optopt)
@@ -160,7 +167,7 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 	/* The machine comes from the snapshot; only host-side choices may be
 	 * made beside it. */
 	if (cfg->restore && machine_opt)
-		die("--restore: the machine comes from the snapshot; only --console and --qmp "
+		die("--restore: the machine comes from the snapshot; only --console, --qmp and --sandbox "
 		    "may be given beside it, not --%s", machine_opt);
 	/* The preset fills what was not chosen one by one. */
 	if (!cfg->engine)

@@ -14,6 +14,7 @@
 #include "host/console.h"
 #include "host/loop.h"
 #include "migrate/snapshot.h"
+#include "host/seccomp.h"
 #include "vm.h"
 
 /* Helper scripts (guest recipes, benchmarks) live beside the binary's
@@ -46,6 +47,7 @@ static int cmd_run(int argc, char **argv)
 	static struct snapshot *snap;
 
 	cli_parse_run(argc, argv, &cfg);
+	seccomp_setup(!cfg.no_sandbox);
 	memset(&vm, 0, sizeof(vm));
 	if (cfg.restore) {
 		if (snapshot_open(cfg.restore, &cfg, &snap))

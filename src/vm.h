@@ -26,6 +26,7 @@ struct vm_config {
 	enum vm_sbi sbi;
 	enum vm_devices devices;
 	bool no_reboot;               /* a guest reboot ends trevo (status 0) */
+	bool no_sandbox;              /* --sandbox off: no seccomp filters */
 	const char *qmp;              /* --qmp unix:PATH[,server] or NULL */
 	const char *kernel, *initrd, *append, *firmware;
 	uint64_t memory;              /* bytes */

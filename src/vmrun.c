@@ -12,6 +12,7 @@
 #include "host/console.h"
 #include "host/loop.h"
 #include "host/qmp.h"
+#include "host/seccomp.h"
 #include "stats.h"
 #include "vm.h"
 
@@ -352,6 +353,7 @@ int vm_run(struct vm *vm)
 	if ((err = vm->engine->start(vm)))
 		die_host("cannot start the vCPUs: %s", strerror(-err));
 
+	seccomp_enter(SECCOMP_MAIN);  /* set-up is over: every thread exists */
 	controller(vm);
 
 	why = atomic_load(&vm->exit_reason);

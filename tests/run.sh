@@ -14,7 +14,7 @@ for variant in plain san; do
 		export TREVO=$ROOT/build/trevo BUILD=$ROOT/build VARIANT=plain
 	else
 		export TREVO=$ROOT/build/san/trevo BUILD=$ROOT/build/san VARIANT=san
-		export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:exitcode=99
+		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
 		export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=98
 	fi
 	for g in tests/*/run.sh; do

@@ -17,6 +17,7 @@
 #include "../vm.h"
 #include "../vmstate.h"
 #include "virtio.h"
+#include "../host/seccomp.h"
 
 /* Feature bits (5.2.3) */
 #define VIRTIO_BLK_F_SEG_MAX 2
@@ -273,6 +274,7 @@ static void *blk_thread(void *arg)
 	struct virtio_dev *d = b->vdev;
 	struct virtq *vq = &d->vq[0];
 
+	seccomp_enter(SECCOMP_BLK_WORKER);
 	for (;;) {
 		struct blk_counts c = { 0 };
 		uint64_t cnt;

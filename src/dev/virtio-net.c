@@ -27,6 +27,7 @@
 #include "../vm.h"
 #include "../vmstate.h"
 #include "virtio.h"
+#include "../host/seccomp.h"
 
 #define VIRTIO_NET_F_CSUM 0
 #define VIRTIO_NET_F_GUEST_CSUM 1
@@ -432,6 +433,7 @@ static void *net_thread(void *arg)
 	struct virtio_dev *d = n->vdev;
 	struct pollfd fds[MAX_POLLFDS];
 
+	seccomp_enter(SECCOMP_NET_WORKER);
 	for (;;) {
 		int cnt = 1, timeout = -1;
 		bool room, paused;

@@ -25,6 +25,7 @@
 
 #include "../vm.h"
 #include "loop.h"
+#include "seccomp.h"
 
 #define RING_SIZE 4096
 #define CTRL_A 0x01
@@ -247,6 +248,7 @@ static void *console_reader(void *opaque)
 	struct console *c = opaque;
 	uint8_t buf[256];
 
+	seccomp_enter(SECCOMP_CONSOLE_READER);
 	for (;;) {
 		ssize_t n;
 

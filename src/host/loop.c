@@ -1,4 +1,5 @@
 #include "loop.h"
+#include "seccomp.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -114,6 +115,7 @@ static void *loop_thread(void *arg)
 	struct event_loop *l = arg;
 	struct epoll_event evs[32];
 
+	seccomp_enter(SECCOMP_EVENT_LOOP);
 	for (;;) {
 		int n = epoll_wait(l->epfd, evs, 32, -1);
 		if (n < 0) {

@@ -30,6 +30,7 @@
 #include "../vm.h"
 #include "json.h"
 #include "qmp_session.h"
+#include "seccomp.h"
 
 /* ---- requests ----------------------------------------------------------- */
 
@@ -902,6 +903,7 @@ static void *qmp_thread(void *opaque)
 	struct pollfd pfd[2 + QMP_MAX_CLIENTS];
 	struct qmp_client *polled[QMP_MAX_CLIENTS];
 
+	seccomp_enter(SECCOMP_QMP);
 	while (!atomic_load(&srv->stopping)) {
 		int n = 2;
 

@@ -15,6 +15,7 @@
 #include "cache.h"
 #include "cpu.h"
 #include "sbi.h"
+#include "../host/seccomp.h"
 
 /* instructions per hart before the others get their turn and timers are
  * looked at */
@@ -149,6 +150,7 @@ static void *hart_thread(void *arg)
 	struct rv_cpu *m = arg;
 
 	atomic_store(&m->tid, (int)gettid());
+	seccomp_enter(SECCOMP_VCPU_INTERP);
 	while (!m->quit) {
 		if (vm_vcpus_must_park(m->vm)) {
 			park(m);

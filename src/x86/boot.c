@@ -349,10 +349,12 @@ static void load_bzimage(struct vm *vm, const uint8_t *img, size_t len, int nr_c
 		free(elf);
 		debug("kvm: kernel unpacked on the host, entry %#llx", (unsigned long long)entry);
 	} else {
-		if (kernel_end > low_ram_end(vm))
+		if (kernel_end > low_ram_end(vm)) {
+			free(bp);  /* die() exits: nothing else holds it */
 			die("--memory %llu MiB is too small for this kernel (it needs at least %llu MiB)",
 			    (unsigned long long)(vm->cfg->memory >> 20),
 			    (unsigned long long)((kernel_end + 64 * MiB) >> 20));
+		}
 		write_or_die(vm, X86_KERNEL_ADDR, img + setup_size, payload, "kernel");
 		entry = X86_KERNEL_ADDR + 0x200;  /* startup_64 of the decompressor */
 	}

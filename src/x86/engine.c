@@ -9,6 +9,7 @@
 #include "../engine.h"
 #include "../host/loop.h"
 #include "../stats.h"
+#include "../host/seccomp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -569,6 +570,7 @@ static void *watcher_thread(void *arg)
 	int dead_rounds = 0;
 	struct timespec next;
 
+	seccomp_enter(SECCOMP_KVM_WATCHER);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	pthread_mutex_lock(&e->lock);
 	while (!e->quit) {

@@ -4,6 +4,7 @@
  * pause, reset and the end of the run need.
  * Documentation/virt/kvm/api.rst is the reference for every ioctl here. */
 #include "vcpu.h"
+#include "../host/seccomp.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -331,6 +332,7 @@ void *x86_vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	seccomp_enter(SECCOMP_VCPU_KVM);
 
 	for (;;) {
 		unsigned reason;

@@ -50,3 +50,24 @@ TEST_TARGETS += $(FUZZ_BIN)/fuzz_virtq $(FUZZ_BIN)/fuzz_net_tx $(FUZZ_BIN)/fuzz_
                 $(FUZZ_BIN)/fuzz_blk_req $(FUZZ_BIN)/fuzz_vmstate $(FUZZ_BIN)/fuzz_ahci \
                 $(FUZZ_BIN)/fuzz_e1000
 endif
+
+FUZZ_UART_SRCS := src/dev/uart16550.c src/vm.c src/vmstate.c src/mem.c src/util.c tests/fuzz/fuzz_vm_stubs.c
+$(FUZZ_BIN)/fuzz_uart: tests/fuzz/fuzz_uart.c $(FUZZ_UART_SRCS) src/vm.h src/host/console.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_uart.c $(FUZZ_UART_SRCS) -lfdt
+
+$(FUZZ_BIN)/fuzz_qmp_json: tests/fuzz/fuzz_qmp_json.c src/host/json.c src/host/json.h src/util.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_qmp_json.c src/host/json.c src/util.c
+
+FUZZ_TARGETS := virtq net_tx virtio_mmio blk_req vmstate uart qmp_json
+ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
+TEST_TARGETS += $(FUZZ_BIN)/fuzz_uart $(FUZZ_BIN)/fuzz_qmp_json
+endif
+
+# A campaign: every target for FUZZ_SECONDS each, on its seed corpus
+# (tests/fuzz/corpus/NAME, read-only) plus what it finds (build/fuzz/corpus/NAME).
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_BIN)/fuzz_%)
+	@FUZZ_CAMPAIGN=1 FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh

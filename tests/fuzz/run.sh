@@ -1,9 +1,13 @@
 #!/bin/bash
 # Short, bounded libFuzzer runs of each fuzzer (the same binaries serve both
 # variants; they carry their own ASan+UBSan). FUZZ_RUNS overrides the length.
+# Each starts from its seed corpus, tests/fuzz/corpus/NAME, when there is one
+# (copied: the run never writes into the source tree).
+# `make fuzz FUZZ_SECONDS=N` sets FUZZ_CAMPAIGN=1: every target for N
+# seconds, keeping what it finds in build/fuzz/corpus/NAME across campaigns.
 cd "${ROOT:-$(dirname "$0")/../..}" || exit 1
 runs=${FUZZ_RUNS:-200000}
-for f in virtq net_tx virtio_mmio blk_req vmstate ahci e1000; do
+for f in virtq net_tx virtio_mmio blk_req vmstate ahci e1000 uart qmp_json; do
 	bin=build/fuzz/fuzz_$f
 	if [ ! -x "$bin" ]; then
 		echo "SKIP fuzz-$f: $bin not built (needs clang; make $bin)"
@@ -14,17 +18,26 @@ for f in virtq net_tx virtio_mmio blk_req vmstate ahci e1000; do
 		echo "SKIP fuzz-$f: already run in the plain variant (the fuzzer is sanitized)"
 		continue
 	fi
-	corpus=$(mktemp -d)
+	if [ -n "${FUZZ_CAMPAIGN:-}" ]; then
+		corpus=build/fuzz/corpus/$f
+		mkdir -p "$corpus"
+		limits=(-max_total_time="${FUZZ_SECONDS:-60}")
+	else
+		corpus=$(mktemp -d)
+		limits=(-runs="$runs" -max_total_time=60)
+	fi
+	[ -d "tests/fuzz/corpus/$f" ] && cp -n tests/fuzz/corpus/$f/* "$corpus"/
 	# Start past the driver handshake (see mkseed.py).
 	[ "$f" = virtio_mmio ] && python3 tests/fuzz/mkseed.py "$corpus"
 	log=$(mktemp)
-	if ASAN_OPTIONS=detect_leaks=0 timeout 300 "$bin" -runs="$runs" -max_total_time=60 \
-		-max_len=8192 -seed=1 "$corpus" >"$log" 2>&1; then
+	if ASAN_OPTIONS=detect_leaks=1 timeout $((${FUZZ_SECONDS:-60} + 240)) "$bin" "${limits[@]}" \
+		-max_len=8192 -seed=1 -artifact_prefix="$(dirname "$log")/" "$corpus" >"$log" 2>&1; then
 		echo "PASS fuzz-$f: $(grep -o 'Done [0-9]* runs' "$log" || echo ok)"
 	else
 		echo "FAIL fuzz-$f: $(grep -m1 -E 'ERROR|SUMMARY|runtime error' "$log" || tail -n1 "$log")"
 		tail -n 40 "$log" >&2
 	fi
-	rm -rf "$corpus" "$log"
+	[ -z "${FUZZ_CAMPAIGN:-}" ] && rm -rf "$corpus"
+	rm -f "$log"
 done
 exit 0

@@ -176,5 +176,8 @@ int main(void)
 	wr(0x5ffffc, 1);
 	CHECK("64bit-read", plic->ops->read(plic->opaque, PRIO(10), 8) ==
 				    ((uint64_t)rd(PRIO(11)) << 32 | rd(PRIO(10))));
+	plic_destroy(p);
+	free(h0);
+	free(h1);
 	return failures ? 1 : 0;
 }

@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "unit_vm.h"
 #include "host/loop.h"
 #include "vm.h"
 
@@ -143,5 +144,7 @@ int main(void)
 	CHECK("unknown-reg", rd(0x40) == 0);
 
 	loop_stop(vm.loop);
+	unit_vm_free(&vm);
+	loop_destroy(vm.loop);
 	return failures ? 1 : 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dev/sifive_test.h"
+#include "unit_vm.h"
 #include "vm.h"
 
 static int failures;
@@ -70,5 +71,6 @@ int main(void)
 	vm.exit_reason = VM_RUNNING;
 	r->ops->write(r->opaque, 0, 0x5555, 2);
 	CHECK("poweroff-16bit", vm.exit_reason == VM_POWEROFF);
+	unit_vm_free(&vm);
 	return failures ? 1 : 0;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "unit_vm.h"
 #include "host/console.h"
 #include "host/loop.h"
 #include "vm.h"
@@ -120,13 +121,14 @@ static void test_port_io(struct vm_config *cfg)
 	r = bus_find(&vm.pio, 0x3f8, 1);
 	CHECK("port-window", r && r->base == 0x3f8 && r->size == 8 && vm.mmio.nr == 0 &&
 				     vm.nr_desc == 0);
-	if (!r)
-		return;
-	r->ops->write(r->opaque, 1, 0x02, 1);
-	CHECK("port-irq4", irq_level == 1 && irq_num == 4);
-	CHECK("port-lsr", r->ops->read(r->opaque, 5, 1) == 0x60);
+	if (r) {
+		r->ops->write(r->opaque, 1, 0x02, 1);
+		CHECK("port-irq4", irq_level == 1 && irq_num == 4);
+		CHECK("port-lsr", r->ops->read(r->opaque, 5, 1) == 0x60);
+	}
 	CHECK("port-none", vm_create_device(&vm, "ns16550a", &(struct dev_params){ .irq = 4 }) ==
 				   -EINVAL);
+	unit_vm_free(&vm);
 }
 
 static uint64_t cpu_us(void)
@@ -175,6 +177,7 @@ static void test_console_full_hangup(struct vm_config *cfg)
 	CHECK("console-full-all-bytes", got == sizeof(big));
 	loop_stop(vm.loop);
 	console_destroy(c);
+	loop_destroy(vm.loop);
 }
 
 /* Stdin redirected from a regular file, which epoll refuses. */
@@ -203,6 +206,7 @@ static void test_console_file(struct vm_config *cfg)
 	CHECK("console-file-stdin", got == 11 && !memcmp(b, "from-a-file", 11));
 	loop_stop(vm.loop);
 	console_destroy(c);
+	loop_destroy(vm.loop);
 }
 
 /* "stdio" on a terminal: raw while the console lives, restored after. */
@@ -231,6 +235,7 @@ static void test_console_tty(struct vm_config *cfg)
 					    b[0] == 3 && b[1] == '\r');
 	loop_stop(vm.loop);
 	console_destroy(c);
+	loop_destroy(vm.loop);
 	tcgetattr(0, &t);
 	CHECK("console-tty-restored", (t.c_lflag & (ICANON | ECHO | ISIG)) == (ICANON | ECHO | ISIG));
 	term_restore();
@@ -288,6 +293,7 @@ static void test_console_unix(struct vm_config *cfg)
 	close(fd);
 	loop_stop(vm.loop);
 	console_destroy(c);
+	loop_destroy(vm.loop);
 	CHECK("console-unix-unlinked", access(path, F_OK) != 0);
 }
 
@@ -323,6 +329,7 @@ static void test_console_pty(struct vm_config *cfg)
 	close(fd);
 	loop_stop(vm.loop);
 	console_destroy(c);
+	loop_destroy(vm.loop);
 }
 
 int main(void)
@@ -533,7 +540,9 @@ int main(void)
 	}
 
 	loop_stop(vm.loop);
+	unit_vm_free(&vm);
 	console_destroy(vm.console);
+	loop_destroy(vm.loop);
 	test_port_io(&cfg);
 	test_console_full_hangup(&cfg);
 	test_console_file(&cfg);

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "unit_vm.h"
 #include "dev/virtio.h"
 #include "host/console.h"
 #include "host/loop.h"
@@ -66,6 +67,7 @@ static uint8_t *host(uint64_t gpa)
 
 static void new_vm(void)
 {
+	unit_vm_free(&vm);  /* the previous case's */
 	memset(&vm, 0, sizeof(vm));
 	vm.cfg = &cfg;
 	vm.set_irq = fake_set_irq;
@@ -326,6 +328,12 @@ static void test_console(void)
 	CHECK("console-input", len == 3 && !memcmp(host(BUF + 0x1000), "ls\r", 3));
 	close(s);
 	unlink(path);
+	loop_stop(vm.loop);
+	unit_vm_free(&vm);
+	console_destroy(vm.console);
+	vm.console = NULL;
+	loop_destroy(vm.loop);
+	vm.loop = NULL;
 }
 
 int main(void)
@@ -333,5 +341,6 @@ int main(void)
 	test_rng();
 	test_net();
 	test_console();
+	unit_vm_free(&vm);
 	return failures ? 1 : 0;
 }
