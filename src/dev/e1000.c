@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "../host/net.h"
+#include "../host/seccomp.h"
 #include "../stats.h"
 #include "../vm.h"
 #include "../vmstate.h"
@@ -804,6 +805,7 @@ static void *e1000_thread(void *arg)
 	struct e1000 *e = arg;
 	struct pollfd fds[MAX_POLLFDS];
 
+	seccomp_enter(SECCOMP_NET_WORKER);  /* a NIC worker: the same rights */
 	for (;;) {
 		int cnt = 1, timeout = -1;
 		bool room, paused;

@@ -160,11 +160,32 @@ static const struct allow controller[] = {
 	ALLOW_IOCTL(KVM_SET_CPUID2),
 	ALLOW_IOCTL(KVM_GET_IRQCHIP), ALLOW_IOCTL(KVM_SET_IRQCHIP),
 	ALLOW_IOCTL(KVM_GET_PIT2), ALLOW_IOCTL(KVM_SET_PIT2),
+	ALLOW_IOCTL(KVM_GET_CLOCK), ALLOW_IOCTL(KVM_SET_CLOCK), /* snapshots: kvmclock */
 	ALLOW_IOCTL(KVM_GET_DEVICE_ATTR), ALLOW_IOCTL(KVM_SET_DEVICE_ATTR),
 	ALLOW_IOCTL(KVM_HAS_DEVICE_ATTR),
 	ALLOW_IOCTL(KVM_IOEVENTFD),
 	ALLOW_IOCTL(KVM_IRQFD),
 	ALLOW_IOCTL(KVM_CHECK_EXTENSION),
+	END,
+};
+
+/* QMP snapshot-save runs on the controller with the machine standing
+ * still (vm_call_paused): it creates the file the management client named
+ * (a temporary file beside it, renamed into place, the directory fsynced),
+ * reads /proc/self/pagemap to skip pages the host never mapped, checks
+ * the disks' identity with stat(), and compresses RAM with zstd's worker
+ * threads, which inherit this list (clone3 and what a new glibc thread
+ * does first). */
+static const struct allow snapshot_writer[] = {
+	ALLOW(openat),
+	ALLOW(pwrite64), ALLOW(pread64),
+	ALLOW(ftruncate),
+	ALLOW(rename), ALLOW(renameat), ALLOW(renameat2),
+	ALLOW(lseek),
+	ALLOW(newfstatat),
+	ALLOW(clone3), ALLOW(clone),
+	ALLOW(set_robust_list), ALLOW(rseq),
+	ALLOW(sched_getaffinity),
 	END,
 };
 
@@ -249,17 +270,17 @@ static const struct allow sanitizer[] = {
 };
 #endif
 
-#define MAX_PARTS 5
+#define MAX_PARTS 6
 static const struct kind {
 	const char *name;
 	const struct allow *part[MAX_PARTS];
 } kinds[SECCOMP_NR_THREADS] = {
-	[SECCOMP_MAIN] = { "main (controller)", { base, controller, kvm_irq, device_registers } },
+	[SECCOMP_MAIN] = { "main (controller)", { base, controller, kvm_irq, device_registers, snapshot_writer } },
 	[SECCOMP_VCPU_INTERP] = { "vCPU (interp)", { base, device_registers } },
 	[SECCOMP_VCPU_KVM] = { "vCPU (kvm)", { base, device_registers, kvm_irq, vcpu_kvm } },
 	[SECCOMP_KVM_WATCHER] = { "KVM halt watcher", { base } },
-	[SECCOMP_BLK_WORKER] = { "virtio-blk worker", { base, blk_worker, kvm_irq } },
-	[SECCOMP_NET_WORKER] = { "virtio-net worker", { base, net_worker, kvm_irq } },
+	[SECCOMP_BLK_WORKER] = { "disk worker (virtio-blk, AHCI)", { base, blk_worker, kvm_irq } },
+	[SECCOMP_NET_WORKER] = { "network worker (virtio-net, e1000)", { base, net_worker, kvm_irq } },
 	[SECCOMP_EVENT_LOOP] = { "event loop", { base, event_loop, kvm_irq, device_registers } },
 	[SECCOMP_QMP] = { "QMP", { base, qmp } },
 	[SECCOMP_CONSOLE_READER] = { "console reader", { base, console_reader } },

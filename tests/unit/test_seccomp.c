@@ -111,7 +111,7 @@ int main(void)
 	st = in_child(make_socket, SECCOMP_BLK_WORKER, true, err, sizeof(err));
 	CHECK("blk-socket-killed", st == 159);
 	CHECK("blk-socket-message", strstr(err, "seccomp:") && strstr(err, "socket") &&
-		     strstr(err, "virtio-blk worker"));
+		     strstr(err, "disk worker"));
 	st = in_child(make_socket, SECCOMP_VCPU_INTERP, true, err, sizeof(err));
 	CHECK("vcpu-socket-killed", st == 159 && strstr(err, "vCPU (interp)"));
 	st = in_child(make_socket, SECCOMP_NET_WORKER, true, err, sizeof(err));
