@@ -952,32 +952,6 @@ static void ahci_destroy(void *opaque)
 	free(a);
 }
 
-/* "FILE[,readonly]" */
-static int parse_arg(const char *arg, char **path, bool *readonly)
-{
-	char *s, *opt, *save;
-
-	*readonly = false;
-	if (!arg || !*arg || *arg == ',') {
-		warn("ahci: --disk needs a file name (FILE[,readonly])");
-		return -EINVAL;
-	}
-	s = strdup(arg);
-	if (!s)
-		return -ENOMEM;
-	*path = strtok_r(s, ",", &save);
-	while ((opt = strtok_r(NULL, ",", &save))) {
-		if (!strcmp(opt, "readonly") || !strcmp(opt, "ro")) {
-			*readonly = true;
-		} else {
-			warn("ahci: unknown option '%s' in --disk %s (FILE[,readonly])", opt, arg);
-			free(s);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 static int ahci_create(struct vm *vm, const struct dev_params *p, void **state)
 {
 	static const uint8_t pm_cap[6] = { 0x03, 0x00, 0x00, 0x00, 0x00, 0x00 };
@@ -991,7 +965,7 @@ static int ahci_create(struct vm *vm, const struct dev_params *p, void **state)
 	bool ro;
 	int err, cap;
 
-	if ((err = parse_arg(p->arg, &path, &ro)))
+	if ((err = blockfile_parse_spec("ahci", p->arg, &path, &ro)))
 		return err;
 	a = calloc(1, sizeof(*a));
 	if (!a) {

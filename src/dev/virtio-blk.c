@@ -374,33 +374,6 @@ static const struct virtio_dev_ops blk_ops_ro = {
 	BLK_OPS_COMMON
 };
 
-/* "FILE[,readonly]" */
-static int parse_arg(const char *arg, char **path, bool *readonly)
-{
-	char *s, *opt, *save;
-
-	*readonly = false;
-	if (!arg || !*arg || *arg == ',') {
-		warn("virtio-blk: --disk needs a file name (FILE[,readonly])");
-		return -EINVAL;
-	}
-	s = strdup(arg);
-	if (!s)
-		return -ENOMEM;
-	*path = strtok_r(s, ",", &save);
-	while ((opt = strtok_r(NULL, ",", &save))) {
-		if (!strcmp(opt, "readonly") || !strcmp(opt, "ro")) {
-			*readonly = true;
-		} else {
-			warn("virtio-blk: unknown option '%s' in --disk %s (FILE[,readonly])", opt,
-			     arg);
-			free(s);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 static int blk_create(struct vm *vm, const struct dev_params *p, void **state)
 {
 	struct vblk *b;
@@ -409,7 +382,7 @@ static int blk_create(struct vm *vm, const struct dev_params *p, void **state)
 	bool ro;
 	int err;
 
-	if ((err = parse_arg(p->arg, &path, &ro)))
+	if ((err = blockfile_parse_spec("virtio-blk", p->arg, &path, &ro)))
 		return err;
 	b = calloc(1, sizeof(*b));
 	if (!b) {

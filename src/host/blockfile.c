@@ -167,3 +167,28 @@ int blockfile_write_zeroes(struct blockfile *b, uint64_t off, uint64_t len)
 		return 0;
 	return write_zero_bytes(b, off, len);
 }
+
+int blockfile_parse_spec(const char *who, const char *spec, char **path, bool *readonly)
+{
+	char *s, *opt, *save;
+
+	*readonly = false;
+	if (!spec || !*spec || *spec == ',') {
+		warn("%s: --disk needs a file name (FILE[,readonly])", who);
+		return -EINVAL;
+	}
+	s = strdup(spec);
+	if (!s)
+		return -ENOMEM;
+	*path = strtok_r(s, ",", &save);
+	while ((opt = strtok_r(NULL, ",", &save))) {
+		if (!strcmp(opt, "readonly") || !strcmp(opt, "ro")) {
+			*readonly = true;
+		} else {
+			warn("%s: unknown option '%s' in --disk %s (FILE[,readonly])", who, opt, spec);
+			free(s);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}

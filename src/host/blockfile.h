@@ -9,6 +9,11 @@
 
 struct blockfile;
 
+/* "FILE[,readonly]" (what a disk model gets from vm_create_user_devices,
+ * if= and model= already taken out): *path is malloc'd (free it), and who
+ * prefixes the one-line message on bad input (-EINVAL). */
+int blockfile_parse_spec(const char *who, const char *spec, char **path, bool *readonly);
+
 /* Open path read-write (or read-only). NULL and *err = -errno on failure. */
 struct blockfile *blockfile_open(const char *path, bool readonly, int *err);
 void blockfile_close(struct blockfile *b);
