@@ -24,15 +24,13 @@ static void emit(struct vm *vm, const char *name, const char *data)
 		vm->event(vm->event_opaque, name, data);
 }
 
-static void devices_call(struct vm *vm, size_t which)
-{
-	for (struct device *d = vm->devices; d; d = d->next) {
-		void (*fn)(void *) = *(void (**)(void *))((const char *)d->ops + which);
-		if (fn)
-			fn(d->state);
-	}
-}
-#define DEVICES_CALL(vm, op) devices_call(vm, offsetof(struct device_ops, op))
+/* Every device's op (pause, resume, reset), in creation order. */
+#define DEVICES_CALL(vm, op)                                              \
+	do {                                                              \
+		for (struct device *d_ = (vm)->devices; d_; d_ = d_->next) \
+			if (d_->ops->op)                                  \
+				d_->ops->op(d_->state);                   \
+	} while (0)
 
 /* Park the vCPUs, then quiesce the devices. */
 static void machine_pause(struct vm *vm)
@@ -323,8 +321,6 @@ int vm_run(struct vm *vm)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&vm->ctl_cond, &ca);
-	if (!vm->devices_tail)
-		vm->devices_tail = &vm->devices;
 	set_state(vm, VM_STATE_PRELAUNCH);
 
 	vm->engine = engine_find(cfg->engine);
