@@ -82,10 +82,13 @@ recipe_hash() {
 	} | sha256sum | cut -c1-16
 }
 
-# Drop older results of ARCH from the cache (sources and object trees stay).
+# Drop older results of ARCH from the cache, keeping the newest three (so
+# checkouts of different recipes, side by side, do not evict each other);
+# sources and object trees stay.
 prune() {
 	local d
-	for d in "$CACHE/guest/$1"-*; do
+	touch "$2"
+	ls -dt "$CACHE/guest/$1"-* 2>/dev/null | tail -n +4 | while read -r d; do
 		[ "$d" = "$2" ] || rm -rf "$d"
 	done
 }
