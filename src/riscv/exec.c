@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../vm.h"
+#include "amo.h"
 #include "cpu.h"
 #include "cache.h"
 #include "sbi.h"
@@ -377,54 +378,31 @@ void hart_run(struct hart *h, int64_t budget)
 		NEXT;
 	}
 
-	/* A: harts run in one host thread, so plain accesses are atomic here.
-	 * stype/utype: the signed and unsigned type of the access width. */
-#define LR(stype, size) do {                                                   \
-		stype *p_ = mmu_amo_ptr(h, RS1, size, true);                   \
-		if (!p_)                                                       \
-			goto exception;                                        \
-		RD = (uint64_t)(int64_t)*p_;                                   \
-		h->reservation = h->amo_pa;                                    \
-		NEXT;                                                          \
-	} while (0)
-#define SC(stype, size) do {                                                   \
-		uint64_t v_ = RS2;                                             \
-		stype *p_ = mmu_amo_ptr(h, RS1, size, false);                  \
-		if (!p_)                                                       \
-			goto exception;                                        \
-		RD = h->reservation != h->amo_pa;                              \
-		if (!RD)                                                       \
-			*p_ = (stype)v_;                                       \
-		h->reservation = ~0ULL;                                        \
-		NEXT;                                                          \
-	} while (0)
-#define AMO(stype, utype, size) do {                                           \
-		stype src_ = (stype)RS2, old_, nv_;                            \
-		stype *p_ = mmu_amo_ptr(h, RS1, size, false);                  \
-		if (!p_)                                                       \
-			goto exception;                                        \
-		old_ = *p_;                                                    \
-		switch (i->imm) {                                              \
-		case 0x01: nv_ = src_; break;                                  \
-		case 0x00: nv_ = (stype)((utype)old_ + (utype)src_); break;    \
-		case 0x04: nv_ = old_ ^ src_; break;                           \
-		case 0x0c: nv_ = old_ & src_; break;                           \
-		case 0x08: nv_ = old_ | src_; break;                           \
-		case 0x10: nv_ = old_ < src_ ? old_ : src_; break;             \
-		case 0x14: nv_ = old_ > src_ ? old_ : src_; break;             \
-		case 0x18: nv_ = (utype)old_ < (utype)src_ ? old_ : src_; break; \
-		default: nv_ = (utype)old_ > (utype)src_ ? old_ : src_; break; \
-		}                                                              \
-		*p_ = nv_;                                                     \
-		RD = (uint64_t)(int64_t)old_;                                  \
-		NEXT;                                                          \
-	} while (0)
-	op_LR_W: LR(int32_t, 4);
-	op_LR_D: LR(int64_t, 8);
-	op_SC_W: SC(int32_t, 4);
-	op_SC_D: SC(int64_t, 8);
-	op_AMO_W: AMO(int32_t, uint32_t, 4);
-	op_AMO_D: AMO(int64_t, uint64_t, 8);
+	/* A: src/riscv/amo.c, shared with every engine */
+	op_LR_W:
+		if (!rv_lr(h, RS1, 4, &RD))
+			goto exception;
+		NEXT;
+	op_LR_D:
+		if (!rv_lr(h, RS1, 8, &RD))
+			goto exception;
+		NEXT;
+	op_SC_W:
+		if (!rv_sc(h, RS1, 4, RS2, &RD))
+			goto exception;
+		NEXT;
+	op_SC_D:
+		if (!rv_sc(h, RS1, 8, RS2, &RD))
+			goto exception;
+		NEXT;
+	op_AMO_W:
+		if (!rv_amo(h, RS1, 4, i->imm, RS2, &RD))
+			goto exception;
+		NEXT;
+	op_AMO_D:
+		if (!rv_amo(h, RS1, 8, i->imm, RS2, &RD))
+			goto exception;
+		NEXT;
 
 	op_FENCE_I:
 		/* stores to decoded code already dropped it (PAGE_CODE) */
