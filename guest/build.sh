@@ -67,8 +67,8 @@ run_logged() {
 recipe_files() {
 	local f=(build.sh mkcpio.py init.c rootfs/etc/passwd rootfs/etc/group rootfs/etc/hostname)
 	case "$1" in
-	riscv) f+=(linux-riscv.config busybox.config bench.c) ;;
-	x86) f+=(x86-rc bench.c) ;;
+	riscv) f+=(linux-riscv.config busybox.config bench.c workloads.h) ;;
+	x86) f+=(x86-rc bench.c workloads.h) ;;
 	esac
 	printf '%s\n' "${f[@]}"
 }
@@ -254,7 +254,7 @@ build_riscv() {
 	mkdir -p "$work"
 	say "guest programs: init, trevo-bench"
 	riscv64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -o "$work/init" "$GUEST_DIR/init.c"
-	riscv64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -o "$work/trevo-bench" "$GUEST_DIR/bench.c" -lm
+	riscv64-linux-gnu-gcc -O2 -ffp-contract=off -fno-math-errno -Wall -Wextra -Werror -static -o "$work/trevo-bench" "$GUEST_DIR/bench.c" -lm
 	build_busybox_riscv "$bbver" "$work" "$gccver"
 	initramfs_common "$work" > "$work/initramfs.list"
 	python3 "$GUEST_DIR/mkcpio.py" "$work/initramfs.list" "$dir/initramfs.cpio.gz"
@@ -291,7 +291,7 @@ build_x86() {
 	mkdir -p "$work/modules"
 	cp "/boot/vmlinuz-$kver" "$dir/bzImage"
 	gcc -O2 -Wall -Wextra -Werror -static -o "$work/init" "$GUEST_DIR/init.c"
-	gcc -O2 -Wall -Wextra -Werror -static -o "$work/trevo-bench" "$GUEST_DIR/bench.c" -lm
+	gcc -O2 -ffp-contract=off -fno-math-errno -Wall -Wextra -Werror -static -o "$work/trevo-bench" "$GUEST_DIR/bench.c" -lm
 	cp /bin/busybox "$work/busybox"
 	/bin/busybox --list-full | sed 's,^,/,' > "$work/busybox.links"
 	# The virtio modules and pvpanic (so a panic reaches trevo), with what
