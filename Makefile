@@ -73,7 +73,7 @@ run: deps
 	build/trevo run
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BENCH_TARGETS) guest
 	@bench/run.sh
 
 clean:

@@ -15,6 +15,8 @@ void cli_usage(FILE *f)
 	      "                 [--devices real|virtio] [--sandbox on|off]\n"
 	      "       trevo run --restore FILE [--console ...] [--qmp ...]\n"
 	      "       trevo qmp SOCKET COMMAND [key=value ...]\n"
+	      "       trevo bench [--modes native,full,para,hw,qemu-tcg,qemu-kvm] [--workloads W,...]\n"
+	      "                   [--repeat N] [--quick] [--json FILE] [--out DIR]\n"
 	      "       trevo bench [cpu|boot|io|kvm ...]\n"
 	      "       trevo guest build [riscv|x86]\n"
 	      "--mode is a preset: full = --cpu interp --sbi firmware --devices real,\n"
