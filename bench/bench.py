@@ -560,19 +560,21 @@ class Bench:
             grow = max(2, min(100, int(self.target / max(secs, 1e-4))))
             units = min(w.maxunits, units * grow)
         units = max(1, min(w.maxunits, int(units * self.target / max(secs, 1e-6) + 0.5)))
-        figs, samples, cpu = [], [], []
+        figs, samples, cpu, rates = [], [], [], []
         counters = {}
         for _ in range(self.repeat):
             secs, check, amount, deltas, hostcpu = s.run(w.name, units, arg, timeout)
             self.verify(mode, w, units, check, amount)
             figs.append(w.figure(amount, secs))
             samples.append(secs)
+            rates.append(amount / secs)
             if hostcpu is not None:
                 cpu.append(hostcpu / secs)
             for k, v in (deltas or {}).items():
                 counters.setdefault(k, []).append(v / secs)
         self.cell(mode, w.name, status="ok", units=units, figure=median(figs), min=min(figs),
                   max=max(figs), samples=figs, seconds=samples, unit=w.unit,
+                  amount_per_s=median(rates),
                   hostcpu=median(cpu) if cpu else None)
         if counters:
             self.stats[(mode, w.name)] = {k: median(v) for k, v in counters.items()}
@@ -891,27 +893,50 @@ def table(b, modes, wls, header):
     return out
 
 
+AGGREGATES = ("exceptions", "interrupts", "sbi-calls", "exits", "instructions")
+
+
 def breakdown(b, modes, wls):
-    """Per mode and workload: the counters that moved, per second."""
+    """Per mode and workload: the counters that moved, per second, by kind:
+    traps (exceptions the guest took), interrupts, SBI calls answered by the
+    monitor, VM exits (and KVM's own counters), device notifications."""
     out = ["", "Where the time goes: Trevo's counters (QMP query-stats) per second of each "
-           "workload, median over the repeats; the largest first."]
+           "workload (median over the repeats), largest first. instr/op: guest "
+           "instructions per unit of the figure (per call, per spawn, per byte...)."]
+
+    def top(items, n=4):
+        items = sorted(items, key=lambda kv: -kv[1])
+        return ", ".join("%s %s" % (k, fmt(v)) for k, v in items[:n])
+
     for m in modes:
         rows = [(wl, b.stats[(m, wl)]) for wl in wls if (m, wl) in b.stats]
         if not rows:
             continue
-        out.append("%s:" % m)
+        out.append("%s (%s):" % (m, MODE[m].label))
         for wl, st in rows:
-            items = sorted(((k, v) for k, v in st.items()
-                            if k not in ("instructions",) and not k.endswith("tx-bytes")
-                            and not k.endswith("rx-bytes")), key=lambda kv: -kv[1])
-            total = st.get("exceptions", 0) + st.get("interrupts", 0) + st.get("sbi-calls", 0) + \
-                st.get("exits", 0)
-            mips = st.get("instructions")
-            head = "  %-10s" % wl
-            if mips:
-                head += " %8s Minstr/s" % fmt(mips / 1e6)
-            head += " %10s events/s:" % fmt(total)
-            out.append(head + " " + ", ".join("%s %s" % (k, fmt(v)) for k, v in items[:6]))
+            parts = []
+            ins = st.get("instructions")
+            rate = b.results.get((m, wl), {}).get("amount_per_s")
+            if ins:
+                txt = "%s Minstr/s" % fmt(ins / 1e6)
+                if rate:
+                    txt += ", %s instr/op" % fmt(ins / rate)
+                parts.append(txt)
+            kinds = [("traps", [(k[4:], v) for k, v in st.items() if k.startswith("exc-")]),
+                     ("interrupts", [(k[4:], v) for k, v in st.items() if k.startswith("irq-")]),
+                     ("SBI calls", [(k[4:], v) for k, v in st.items()
+                                    if k.startswith("sbi-") and k != "sbi-calls"]),
+                     ("exits", [(k, v) for k, v in st.items()
+                                if "/" not in k and k not in AGGREGATES and
+                                not k.startswith(("exc-", "irq-", "sbi-", "wfi"))]),
+                     ("devices", [(k, v) for k, v in st.items() if "/" in k and
+                                  not k.endswith("bytes")])]
+            for kind, items in kinds:
+                total = sum(v for _, v in items) if kind != "exits" else st.get("exits")
+                if items and (total or kind == "exits"):
+                    parts.append("%s %s/s (%s)" % (kind, fmt(total) if total is not None
+                                                    else "-", top(items)))
+            out.append("  %-10s %s" % (wl, " | ".join(parts)))
     return out
 
 
@@ -939,19 +964,30 @@ def picture(b, modes, wls, path_svg, path_png, title):
                 ys.append(v)
             else:
                 st = b.results.get((m, w), {}).get("status")
-                ax.text(x, max(bottom / 1.5, 0.05), "wrong" if st == "wrong" else "not run",
+                ax.text(x, max(bottom / 1.5, 0.05) if top / max(bottom, 1e-9) > 20 else 0.02 * top,
+                        "wrong" if st == "wrong" else "not run",
                         rotation=90, ha="center", va="bottom", fontsize=6, color="0.4")
-        ax.bar(xs, ys, width, label=m + ": " + MODE[m].label.split(":")[0].replace(
-            "Trevo --mode ", "Trevo "), color="C%d" % i)
+        bars = ax.bar(xs, ys, width, label=m + ": " + MODE[m].label, color="C%d" % i)
+        for bar, v in zip(bars, ys):
+            ax.text(bar.get_x() + bar.get_width() / 2, v * 1.05, fmt(v), ha="center",
+                    va="bottom", fontsize=6, rotation=90)
     ax.axhline(1, color="black", linewidth=0.8)
+    log = top / max(bottom, 1e-9) > 20
+    ceiling = top * 6 if log else top * 1.3
+    nbare = sum(1 for w in rows if WL[w].kind == "bare")
+    if 0 < nbare < len(rows):
+        ax.axvline(nbare - 0.5, color="0.5", linestyle="--", linewidth=0.8)
+        y = top * 2.5 if log else top * 1.15
+        ax.text(nbare - 0.55, y, "bare-metal guest <", ha="right", fontsize=7)
+        ax.text(nbare - 0.45, y, "> inside Linux", ha="left", fontsize=7)
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels(rows, rotation=20)
-    if top / max(bottom, 1e-9) > 20:
+    if log:
         ax.set_yscale("log")
-    ax.set_ylim(max(bottom / 2, 0.05) if ax.get_yscale() == "log" else 0, top * 2)
+    ax.set_ylim(max(bottom / 2, 0.05) if log else 0, ceiling)
     ax.set_ylabel("slowdown against native (x, lower is better)")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper right", framealpha=0.9)
     ax.grid(axis="y", which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path_svg)
@@ -1033,8 +1069,9 @@ def main():
         json.dump(doc, f, indent=1)
     svg, png = os.path.join(a.out, "bench.svg"), os.path.join(a.out, "bench.png")
     try:
-        picture(b, modes, wls, svg, png, "Slowdown against the host (native), per workload "
-                "and mode; %s, %s\n(%s)" % (host, stamp, cmd))
+        picture(b, modes, wls, svg, png, "trevo bench: slowdown against the host itself "
+                "(native), per workload and mode\n%s, %s; full, para, qemu-tcg run riscv64 "
+                "code, hw and qemu-kvm x86-64" % (host, stamp))
     except ImportError:
         print("trevo bench: python3-matplotlib is not installed: no picture "
               "(scripts/deps.sh installs it)", file=sys.stderr)
