@@ -127,7 +127,9 @@ WORKLOADS = [
 WL = {w.name: w for w in WORKLOADS}
 # Rows measured from the sessions themselves rather than by a command.
 EXTRA = {
-    "boot": ("boot to init (host wall, s)", "s"),
+    "boot": ("boot: host wall seconds from starting the VMM to the workload server's READY "
+             "(firmware, kernel, init, network set-up); the guest's own uptime at init is in "
+             "the JSON", "s"),
     "rss": ("monitor peak RSS, Linux guest of 256 MiB (MiB)", "MiB"),
     "hostcpu": ("host CPU seconds per wall second, during the workloads", "CPU s/s"),
 }
@@ -844,7 +846,9 @@ def table(b, modes, wls, header):
     notes = []
     w0 = 22
     colw = 22
-    out.append("%-*s" % (w0, "workload (unit)") + "".join("%-*s" % (colw, m) for m in modes))
+    slow = lambda m: m in ("hw", "qemu-kvm") and b.kvm_slow
+    out.append("%-*s" % (w0, "workload (unit)") + "".join(
+        "%-*s" % (colw, m + (" (slow KVM*)" if slow(m) else "")) for m in modes))
     for wl in wls:
         label, unit = (WL[wl].label, WL[wl].unit) if wl in WL else EXTRA[wl]
         line = "%-*s" % (w0, "%s (%s)" % (wl, unit))
@@ -884,9 +888,8 @@ def table(b, modes, wls, header):
                "the other rows inside Linux (guest/bench.c).")
     for i, n in enumerate(notes):
         out.append("[%d] %s" % (i + 1, n))
-    for m in modes:
-        for n in b.notes.get(m, []):
-            out.append("%s: %s" % (m, n))
+    if any(slow(m) for m in modes):
+        out.append("* " + b.kvm_note + ": these columns are not what KVM gives on hardware.")
     if b.spin:
         out.append("plain-loop speed (million iterations/s): " + ", ".join(
             "%s %s" % (k, fmt(v / 1e6) if v else "failed") for k, v in b.spin.items()))
@@ -967,7 +970,10 @@ def picture(b, modes, wls, path_svg, path_png, title):
                 ax.text(x, max(bottom / 1.5, 0.05) if top / max(bottom, 1e-9) > 20 else 0.02 * top,
                         "wrong" if st == "wrong" else "not run",
                         rotation=90, ha="center", va="bottom", fontsize=6, color="0.4")
-        bars = ax.bar(xs, ys, width, label=m + ": " + MODE[m].label, color="C%d" % i)
+        label = m + ": " + MODE[m].label
+        if m in ("hw", "qemu-kvm") and b.kvm_slow:
+            label += " [this host's KVM is emulated in software, %.0fx slower]" % b.kvm_speed
+        bars = ax.bar(xs, ys, width, label=label, color="C%d" % i)
         for bar, v in zip(bars, ys):
             ax.text(bar.get_x() + bar.get_width() / 2, v * 1.05, fmt(v), ha="center",
                     va="bottom", fontsize=6, rotation=90)
