@@ -241,7 +241,7 @@ class Session:
             raise NotRun("cannot start %s: %s" % (cmd[0], e.strerror))
         LIVE.add(self)
         self.uptime = None
-        line = self.wait_for(lambda l: "TREVO-WORK READY" in l, ready_timeout)
+        self.wait_for(lambda l: "TREVO-WORK READY" in l, ready_timeout)
         self.ready = time.monotonic() - self.t0
         if qmp_path:
             try:
@@ -249,7 +249,6 @@ class Session:
             except OSError as e:
                 self.close()
                 raise NotRun("QMP at %s: %s" % (qmp_path, e))
-        del line
 
     def _lines(self, deadline):
         while True:
@@ -749,8 +748,7 @@ class Bench:
         c.bare_rv = os.path.join(ROOT, "build/bench/bare-rv.bin")
         c.bare_x86 = os.path.join(ROOT, "build/bench/bare-x86.bin")
         c.rv_kernel = os.path.join(ROOT, "build/guest/riscv/Image")
-        c.rv_initrd = os.environ.get("TREVO_BENCH_RV_INITRD") or \
-            os.path.join(ROOT, "build/guest/riscv/initramfs.cpio.gz")
+        c.rv_initrd = os.path.join(ROOT, "build/guest/riscv/initramfs.cpio.gz")
         c.x86_kernel = os.path.join(ROOT, "build/guest/x86/bzImage")
         c.x86_initrd = os.path.join(ROOT, "build/guest/x86/initramfs.cpio.gz")
         self.tmp = tempfile.mkdtemp(prefix="trevo-bench-", dir=a.out)
@@ -1002,14 +1000,18 @@ def picture(b, modes, wls, path_svg, path_png, title):
     return True
 
 
+def usage_error(msg):
+    print("trevo bench: " + msg, file=sys.stderr)
+    sys.exit(2)
+
+
 def parse_list(s, known, what):
     if s is None:
         return None
     items = [x.strip() for x in s.split(",") if x.strip()]
     bad = [x for x in items if x not in known]
     if bad or not items:
-        sys.exit("trevo bench: unknown %s '%s' (known: %s)" % (what, ",".join(bad) or s,
-                                                               ",".join(known)))
+        usage_error("unknown %s '%s' (known: %s)" % (what, ",".join(bad) or s, ",".join(known)))
     return items
 
 
@@ -1033,7 +1035,7 @@ def main():
     if a.repeat is None:
         a.repeat = 1 if a.quick else 5
     if a.repeat < 1:
-        sys.exit("trevo bench: --repeat must be at least 1")
+        usage_error("--repeat must be at least 1")
     if a.boot_timeout is None:
         a.boot_timeout = 240 if a.quick else 600
     os.makedirs(a.out, exist_ok=True)
