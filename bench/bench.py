@@ -131,11 +131,13 @@ EXTRA = {
              "(firmware, kernel, init, network set-up); the guest's own uptime at init is in "
              "the JSON", "s"),
     "rss": ("monitor peak RSS, Linux guest of 256 MiB (MiB)", "MiB"),
+    "memovh": ("monitor memory overhead: resident MiB outside the guest's RAM mapping, "
+               "at the end of the Linux session", "MiB"),
     "hostcpu": ("host CPU seconds per wall second, during the workloads", "CPU s/s"),
 }
 ALL_WORKLOADS = [w.name for w in WORKLOADS] + list(EXTRA)
 QUICK_WORKLOADS = ["int", "fp", "membw", "memlat", "syscall", "forkexec", "pagefault",
-                   "diskrand", "tcp", "boot", "rss", "hostcpu"]
+                   "diskrand", "tcp", "boot", "rss", "memovh", "hostcpu"]
 
 
 # --- sessions ------------------------------------------------------------------
@@ -223,6 +225,26 @@ def end_all(*_):
             pass
     if _:
         sys.exit(130)
+
+
+def proc_overhead(pid, guest_mib):
+    """Resident MiB outside the guest's RAM: the whole process's Rss less
+    that of its largest mapping of at least the guest's size (the RAM)."""
+    total, ram = 0, 0
+    size = None
+    try:
+        with open("/proc/%d/smaps" % pid) as f:
+            for line in f:
+                if line.startswith("Size:"):
+                    size = int(line.split()[1])
+                elif line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                    total += rss
+                    if size is not None and size >= guest_mib * 1024:
+                        ram = max(ram, rss)
+    except (OSError, ValueError):
+        return None
+    return (total - ram) / 1024 if ram else None
 
 
 class Session:
@@ -316,6 +338,7 @@ class Session:
         return secs, int(f[3], 16), int(f[4]), deltas, hostcpu
 
     def close(self):
+        self.overhead = proc_overhead(self.p.pid, 256)
         hwm = proc_hwm(self.p.pid)
         cpu = proc_cpu(self.p.pid)
         if self.p.poll() is None:
@@ -728,6 +751,15 @@ class Bench:
             else:
                 self.cell(m.name, "rss", status="ok", figure=hwm, min=hwm, max=hwm,
                           samples=[hwm], unit="MiB")
+        if "memovh" in extra:
+            if m.name == "native":
+                self.not_run(m.name, "memovh", "no monitor: the workloads run as host processes")
+            elif s.overhead is None:
+                self.not_run(m.name, "memovh", "no guest RAM mapping found in /proc/PID/smaps")
+            else:
+                v = s.overhead
+                self.cell(m.name, "memovh", status="ok", figure=v, min=v, max=v, samples=[v],
+                          unit="MiB")
         if "hostcpu" in extra:
             if cpu_ratios:
                 v = median(cpu_ratios)
@@ -938,6 +970,25 @@ def breakdown(b, modes, wls):
                     parts.append("%s %s/s (%s)" % (kind, fmt(total) if total is not None
                                                     else "-", top(items)))
             out.append("  %-10s %s" % (wl, " | ".join(parts)))
+    # Side by side: what each operation costs in monitor events, per mode.
+    pairs = [m for m in modes if any((m, wl) in b.stats for wl in wls)]
+    if len(pairs) > 1:
+        out.append("Monitor events per operation (traps + interrupts + SBI calls + exits + "
+                   "device counters, per unit of the figure) and time against %s:" % pairs[0])
+        for wl in wls:
+            cells = []
+            for m in pairs:
+                st, r = b.stats.get((m, wl)), b.results.get((m, wl), {})
+                if not st or not r.get("amount_per_s"):
+                    continue
+                ev = sum(v for k, v in st.items() if k.startswith(("exc-", "irq-")) or
+                         (k.startswith("sbi-") and k != "sbi-calls") or k == "exits" or
+                         ("/" in k and not k.endswith("bytes")))
+                r0 = b.results.get((pairs[0], wl), {}).get("amount_per_s")
+                t = " %sx time" % fmt(r0 / r["amount_per_s"]) if r0 and m != pairs[0] else ""
+                cells.append("%s %s/op%s" % (m, fmt(ev / r["amount_per_s"]), t))
+            if len(cells) > 1:
+                out.append("  %-10s %s" % (wl, "; ".join(cells)))
     return out
 
 
