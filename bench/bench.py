@@ -560,6 +560,7 @@ class Bench:
         self.notes = {}     # mode -> [notes]
         self.stats = {}     # (mode, workload) -> {counter: per second}
         self.refs = {}      # bare workload -> native one-unit checksum
+        self.unit_secs = {}  # bare workload -> native seconds for one unit
         self.failed = []
         self.target = 0.15 if a.quick else 0.6
         self.repeat = a.repeat
@@ -577,8 +578,18 @@ class Bench:
         """Calibrate then repeat one workload in a session; fills its cell."""
         units = w.base
         while True:
-            secs, check, amount, _, _ = s.run(w.name, units, arg, timeout)
+            secs, check, amount, deltas, hostcpu = s.run(w.name, units, arg, timeout)
             self.verify(mode, w, units, check, amount)
+            if secs > self.a.budget / (self.repeat + 1):
+                # Too slow to repeat within the budget: this one run is the figure.
+                self.cell(mode, w.name, status="ok", units=units, figure=w.figure(amount, secs),
+                          min=w.figure(amount, secs), max=w.figure(amount, secs),
+                          samples=[w.figure(amount, secs)], seconds=[secs], unit=w.unit,
+                          amount_per_s=amount / secs, single_run=True,
+                          hostcpu=hostcpu / secs if hostcpu is not None else None)
+                if deltas:
+                    self.stats[(mode, w.name)] = {k: v / secs for k, v in deltas.items()}
+                return units
             if secs >= self.target / 3 or units >= w.maxunits:
                 break
             grow = max(2, min(100, int(self.target / max(secs, 1e-4))))
@@ -636,6 +647,12 @@ class Bench:
         c = self.ctx
         s = None
         for name in wls:
+            guess = self.unit_secs.get(name, 0) * self.speed.get(m.name, 1)
+            if guess > self.a.budget:
+                self.not_run(m.name, name, "one unit would take about %.0f s here (native %.3f s "
+                             "x the measured %.0fx slower plain loop), beyond --budget %.0f s" % (
+                                 guess, self.unit_secs[name], self.speed[m.name], self.a.budget))
+                continue
             try:
                 if s is None:
                     if m.name == "native":
@@ -801,9 +818,12 @@ class Bench:
         if bare:
             s = Session([c.host_bench, "serve"], 30)
             for n in bare:
-                _, self.refs[n], _, _, _ = s.run(n, 1, None, 120)
+                if n == "memlat":
+                    s.run("memlat", 0, None, 120)
+                self.unit_secs[n], self.refs[n], _, _, _ = s.run(n, 1, None, 120)
             s.close()
         self.spin = {}
+        self.speed = {}  # mode -> measured slowdown of a plain loop (where probed)
         if "hw" in modes or "qemu-kvm" in modes:
             # How fast is this host's KVM? The same plain loop under hw and
             # on the host (the probe of tests/kvm, in our own guest).
@@ -818,6 +838,7 @@ class Bench:
                 if nat and hw:
                     ratio = nat / hw
                     self.kvm_speed = ratio
+                    self.speed["hw"] = ratio
                     if ratio > 5:
                         self.kvm_slow = True
                         self.kvm_note = ("this host's KVM is slow: a plain loop runs %.0fx slower "
@@ -892,6 +913,8 @@ def table(b, modes, wls, header):
                 if sd is not None and m != "native":
                     txt += " (%sx)" % fmt(sd)
                 rng = "%s-%s" % (fmt(r["min"]), fmt(r["max"])) if len(r.get("samples", [])) > 1 else ""
+                if r.get("single_run"):
+                    rng = "(1 run: slow)"
             elif st == "wrong":
                 txt, rng = "WRONG RESULT", ""
                 notes.append("%s/%s: %s" % (m, wl, r["reason"]))
@@ -1078,6 +1101,8 @@ def main():
     ap.add_argument("--trevo", default=os.environ.get("TREVO", os.path.join(ROOT, "build/trevo")))
     ap.add_argument("--boot-timeout", type=float, help="seconds for a Linux guest to reach "
                     "its workload server (default 600, --quick 240)")
+    ap.add_argument("--budget", type=float, default=120, help="seconds a figure may take: "
+                    "slower cells get one run, or none when the probe predicts more (default 120)")
     ap.add_argument("-v", "--verbose", action="store_true", help="copy consoles to stderr")
     a = ap.parse_args()
     modes = parse_list(a.modes, list(MODE), "mode") or list(MODE)
