@@ -17,7 +17,8 @@ Every figure comes from a run of this invocation. Each command's result
 carries a checksum that is checked against the host's own native run or
 the workload's definition; a wrong result fails the bench (exit 1). What
 cannot run is shown as "not run" with the reason found by trying it.
-Writes DIR/bench.txt, DIR/bench.json, DIR/bench.svg and DIR/bench.png.
+Writes DIR/bench.txt (the table and the counters), DIR/bench.md (the table
+in Markdown), DIR/bench.json, DIR/bench.svg and DIR/bench.png.
 """
 import argparse
 import json
@@ -952,6 +953,43 @@ def table(b, modes, wls, header):
 AGGREGATES = ("exceptions", "interrupts", "sbi-calls", "exits", "instructions")
 
 
+def markdown(b, modes, wls):
+    """The table again in Markdown (DIR/bench.md), for a README."""
+    res = b.results
+    slow = lambda m: m in ("hw", "qemu-kvm") and b.kvm_slow
+    notes = []
+    out = ["| workload (unit) | " + " | ".join(m + ("*" if slow(m) else "") for m in modes) + " |",
+           "| --- |" + " --- |" * len(modes)]
+    for wl in wls:
+        unit = WL[wl].unit if wl in WL else EXTRA[wl][1]
+        row = []
+        for m in modes:
+            r = res.get((m, wl), {})
+            if r.get("status") == "ok":
+                t = fmt(r["figure"])
+                sd = slowdown(res, m, wl)
+                if sd is not None and m != "native":
+                    t += " (%sx)" % fmt(sd)
+                if len(r.get("samples", [])) > 1:
+                    t += "<br>%s-%s" % (fmt(r["min"]), fmt(r["max"]))
+                elif r.get("single_run"):
+                    t += "<br>(1 run)"
+            elif r.get("status") == "wrong":
+                t = "**wrong result**"
+            else:
+                why = r.get("reason", "not selected").replace("`", "'")
+                if why not in notes:
+                    notes.append(why)
+                t = "not run [%d]" % (notes.index(why) + 1)
+            row.append(t)
+        out.append("| %s (%s) | %s |" % (wl, unit, " | ".join(row)))
+    out.append("")
+    out += ["[%d] %s  " % (i + 1, n) for i, n in enumerate(notes)]
+    if any(slow(m) for m in modes):
+        out.append("\\* " + b.kvm_note + ".")
+    return out
+
+
 def breakdown(b, modes, wls):
     """Per mode and workload: the counters that moved, per second, by kind:
     traps (exceptions the guest took), interrupts, SBI calls answered by the
@@ -1139,6 +1177,8 @@ def main():
     print(text, end="")
     with open(os.path.join(a.out, "bench.txt"), "w") as f:
         f.write(text)
+    with open(os.path.join(a.out, "bench.md"), "w") as f:
+        f.write("\n".join(markdown(b, modes, wls)) + "\n")
     doc = {
         "command": cmd, "date": stamp, "host": host, "modes": modes, "workloads": wls,
         "repeat": a.repeat, "quick": a.quick,
