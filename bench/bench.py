@@ -1057,6 +1057,7 @@ def picture(b, modes, wls, path_svg, path_png, title):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     cols = [m for m in modes if m != "native"]
     rows = [w for w in wls if w in WL]
@@ -1064,6 +1065,7 @@ def picture(b, modes, wls, path_svg, path_png, title):
         return False
     fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(rows) + 2), 5.2))
     width = 0.8 / len(cols)
+    handles = []
     vals = [slowdown(b.results, m, w) for m in cols for w in rows]
     top = max([v for v in vals if v] or [1])
     bottom = min([v for v in vals if v] or [1])
@@ -1083,7 +1085,9 @@ def picture(b, modes, wls, path_svg, path_png, title):
         label = m + ": " + MODE[m].label
         if m in ("hw", "qemu-kvm") and b.kvm_slow:
             label += " [this host's KVM is emulated in software, %.0fx slower]" % b.kvm_speed
-        bars = ax.bar(xs, ys, width, label=label, color="C%d" % i)
+        color = "C%d" % (list(MODE).index(m) % 10)
+        bars = ax.bar(xs, ys, width, color=color)
+        handles.append(Patch(color=color, label=label + ("" if ys else " [not run]")))
         for bar, v in zip(bars, ys):
             ax.text(bar.get_x() + bar.get_width() / 2, v * 1.05, fmt(v), ha="center",
                     va="bottom", fontsize=6, rotation=90)
@@ -1103,7 +1107,7 @@ def picture(b, modes, wls, path_svg, path_png, title):
     ax.set_ylim(max(bottom / 2, 0.05) if log else 0, ceiling)
     ax.set_ylabel("slowdown against native (x, lower is better)")
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="upper right", framealpha=0.9)
+    ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.9)
     ax.grid(axis="y", which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path_svg)
