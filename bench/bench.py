@@ -631,16 +631,6 @@ class Bench:
             self.failed.append(msg)
             raise WrongResult(msg)
 
-    # One session per (mode, kind): the commands of its rows in turn.
-    def run_session(self, mode, kind, wls, start):
-        try:
-            s = start()
-        except NotRun as e:
-            for w in wls:
-                self.not_run(mode, w, str(e))
-            return None
-        return s
-
     def run_bare(self, m, wls):
         """The bare-metal rows in one session; a workload that kills the
         guest (say, an instruction the host's KVM cannot run) is recorded
@@ -680,7 +670,7 @@ class Bench:
         c = self.ctx
         try:
             if m.name == "native":
-                cmd, q = [c.host_bench_bare_spin, "serve"], None
+                cmd, q = [c.host_bench, "serve"], None
             else:
                 cmd, q = m.bare(c)
             s = Session(cmd, 120, None, verbose=self.a.verbose)
@@ -794,7 +784,6 @@ class Bench:
         # that lies, to see the bench fail).
         c.host_bench = os.environ.get("TREVO_BENCH_HOST") or \
             os.path.join(ROOT, "build/bench/trevo-bench-host")
-        c.host_bench_bare_spin = c.host_bench
         c.bare_rv = os.path.join(ROOT, "build/bench/bare-rv.bin")
         c.bare_x86 = os.path.join(ROOT, "build/bench/bare-x86.bin")
         c.rv_kernel = os.path.join(ROOT, "build/guest/riscv/Image")
