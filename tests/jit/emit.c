@@ -57,6 +57,10 @@
 	E("sub QWORD PTR [rbx+0x118],0x1000", x86_alu_mi(b, 1, ALU_SUB, x86_m(RBX, 0x118), 4096)) \
 	E("test QWORD PTR [rbx+0x9a8],rax", x86_test_rm(b, 1, RAX, x86_m(RBX, 0x9a8))) \
 	E("test al,0x7", x86_test_ri(b, 0, RAX, 7)) \
+	E("test rdx,rdx", x86_test_rr(b, 1, RDX, RDX)) \
+	E("test r9d,eax", x86_test_rr(b, 0, R9, RAX)) \
+	E("jmp rdx", x86_jmp_r(b, RDX)) \
+	E("jmp r11", x86_jmp_r(b, R11)) \
 	E("shr rcx,0xc", x86_shift_ri(b, 1, SH_SHR, RCX, 12)) \
 	E("sar eax,0x1f", x86_shift_ri(b, 0, SH_SAR, RAX, 31)) \
 	E("shl rax,cl", x86_shift_rcl(b, 1, SH_SHL, RAX)) \

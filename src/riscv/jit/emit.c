@@ -179,6 +179,11 @@ void x86_test_rm(struct x86_buf *b, int w, int reg, struct x86_mem m)
 	op_mem(b, w, (const uint8_t[]){ 0x85 }, 1, reg, m, false);
 }
 
+void x86_test_rr(struct x86_buf *b, int w, int a, int c)
+{
+	op_rr(b, w, (const uint8_t[]){ 0x85 }, 1, c, a, false);
+}
+
 void x86_test_ri(struct x86_buf *b, int w, int reg, int32_t imm)
 {
 	if (reg == RAX && imm >= 0 && imm <= 255 && !w) {
@@ -265,6 +270,11 @@ void x86_call_abs(struct x86_buf *b, const void *fn)
 	x86_mov_imm(b, RAX, (uint64_t)(uintptr_t)fn);
 	x86_u8(b, 0xff);
 	x86_u8(b, 0xd0);  /* call rax */
+}
+
+void x86_jmp_r(struct x86_buf *b, int reg)
+{
+	op_rr(b, 0, (const uint8_t[]){ 0xff }, 1, 4, reg, false);
 }
 
 void x86_push(struct x86_buf *b, int reg)

@@ -65,6 +65,7 @@ void x86_alu_rm(struct x86_buf *b, int w, enum x86_alu op, int dst, struct x86_m
 void x86_alu_ri(struct x86_buf *b, int w, enum x86_alu op, int dst, int32_t imm);
 void x86_alu_mi(struct x86_buf *b, int w, enum x86_alu op, struct x86_mem m, int32_t imm);
 void x86_test_rm(struct x86_buf *b, int w, int reg, struct x86_mem m);
+void x86_test_rr(struct x86_buf *b, int w, int a, int c);
 void x86_test_ri(struct x86_buf *b, int w, int reg, int32_t imm);
 void x86_shift_ri(struct x86_buf *b, int w, enum x86_shift op, int reg, uint8_t n);
 void x86_shift_rcl(struct x86_buf *b, int w, enum x86_shift op, int reg);
@@ -79,6 +80,7 @@ void x86_setcc(struct x86_buf *b, enum x86_cc cc, int reg8);
 uint8_t *x86_jmp32(struct x86_buf *b, const uint8_t *target);
 uint8_t *x86_jcc32(struct x86_buf *b, enum x86_cc cc, const uint8_t *target);
 void x86_call_abs(struct x86_buf *b, const void *fn);  /* via rax */
+void x86_jmp_r(struct x86_buf *b, int reg);             /* jmp reg */
 void x86_push(struct x86_buf *b, int reg);
 void x86_pop(struct x86_buf *b, int reg);
 void x86_ret(struct x86_buf *b);

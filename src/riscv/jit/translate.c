@@ -82,6 +82,39 @@ static void exit_direct(struct tctx *t, int32_t d)
 	x86_jmp32(b, t->j->epilogue);
 }
 
+/* An indirect jump to the pc in rax (h->pc already holds it): straight into
+ * the target's checked entry when the hart's jump cache knows it (the cache
+ * holds only live blocks valid under the current mapping: cache.c and
+ * tlb_flush empty it whenever that changes), else to the dispatcher. */
+_Static_assert(sizeof(struct rv_jcache_entry) == 16, "jcache entry size");
+static void jump_cache(struct tctx *t)
+{
+	struct x86_buf *b = &t->b;
+	int32_t jc = (int32_t)offsetof(struct hart, jcache);
+	uint8_t *miss[3];
+
+	x86_mov_rr(b, 0, RCX, RAX);
+	x86_shift_ri(b, 0, SH_SHR, RCX, 1);
+	x86_alu_ri(b, 0, ALU_AND, RCX, JCACHE_SIZE - 1);
+	x86_shift_ri(b, 0, SH_SHL, RCX, 4);
+	x86_alu_rm(b, 1, ALU_CMP, RAX, x86_mi(RBX, RCX, jc + (int32_t)offsetof(struct rv_jcache_entry, va)));
+	miss[0] = x86_jcc32(b, CC_NE, NULL);
+	x86_load(b, 1, RDX, x86_mi(RBX, RCX, jc + (int32_t)offsetof(struct rv_jcache_entry, block)));
+	x86_test_rr(b, 1, RDX, RDX);
+	miss[1] = x86_jcc32(b, CC_E, NULL);
+	x86_load(b, 1, RDX, x86_m(RDX, (int32_t)offsetof(struct rv_block, jit)));
+	x86_test_rr(b, 1, RDX, RDX);
+	miss[2] = x86_jcc32(b, CC_E, NULL);
+	x86_mov_rr(b, 1, R12, RAX);
+	x86_jmp_r(b, RDX);
+	if (b->overflow)
+		return;
+	for (int k = 0; k < 3; k++)
+		x86_patch_rel32(miss[k], b->p);
+	x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
+	x86_jmp32(b, t->j->epilogue);
+}
+
 /* Call jit_op for instruction i; leave when it says the block ends. */
 static void call_helper(struct tctx *t, const struct rv_insn *i)
 {
@@ -276,8 +309,7 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 			store_x(b, i->rd, RCX);
 		}
 		x86_store(b, 8, HF(pc), RAX);
-		x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
-		x86_jmp32(b, t->j->epilogue);
+		jump_cache(t);
 		break;
 	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
 		uint8_t *skip;
