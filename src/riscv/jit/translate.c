@@ -27,6 +27,7 @@
 struct stub {
 	uint8_t *jump_site;   /* the jne/jnz into the stub (several) */
 	uint8_t *jump_site2;
+	uint8_t *jump_site3;  /* the F/D loads' and stores' mstatus.FS check */
 	uint8_t *back;        /* where the fast path continues */
 	const struct rv_insn *i;
 };
@@ -38,6 +39,7 @@ struct tctx {
 	bool linkable;
 	struct stub stubs[BLOCK_MAX_INSNS + 1];
 	int nr_stubs;
+	uint8_t *fs_site;     /* a pending mstatus.FS == Off check for the next stub */
 	/* forward jumps to the block's shared tails */
 	uint8_t *to_noset[BLOCK_MAX_INSNS * 2 + 4];
 	int nr_noset;
@@ -153,6 +155,8 @@ static void tlb_lookup(struct tctx *t, const struct rv_insn *i, size_t tlb_off, 
 		   x86_mi(RBX, RDX, (int32_t)(tlb_off + offsetof(struct rv_tlb_entry, vpn))));
 	s->jump_site = x86_jcc32(b, CC_NE, NULL);
 	s->jump_site2 = NULL;
+	s->jump_site3 = t->fs_site;
+	t->fs_site = NULL;
 	if (size > 1) {
 		x86_test_ri(b, 0, RAX, (int32_t)size - 1);
 		s->jump_site2 = x86_jcc32(b, CC_NE, NULL);
@@ -228,6 +232,72 @@ static void set_cc(struct x86_buf *b, enum x86_cc cc, const struct rv_insn *i, b
 		x86_alu_rm(b, 1, ALU_CMP, RAX, XR(i->rs2));
 	x86_setcc(b, cc, RCX);
 	store_x(b, i->rd, RCX);
+}
+
+/* M's divisions with the results of the table in section 7.2 for a zero
+ * divisor (quotient all ones, remainder the dividend) and for overflow
+ * (-2^(L-1) / -1: quotient the dividend, remainder 0); x86's div would
+ * fault on both, so they are branched around. */
+static void divide(struct tctx *t, const struct rv_insn *i)
+{
+	struct x86_buf *b = &t->b;
+	bool rem = i->op == OP_REM || i->op == OP_REMU || i->op == OP_REMW || i->op == OP_REMUW;
+	bool sgn = i->op == OP_DIV || i->op == OP_REM || i->op == OP_DIVW || i->op == OP_REMW;
+	int w = i->op == OP_DIV || i->op == OP_DIVU || i->op == OP_REM || i->op == OP_REMU;
+	uint8_t *zero, *minus1 = NULL, *done[2];
+
+	load_x(b, w, RAX, i->rs1);
+	load_x(b, w, RCX, i->rs2);
+	x86_test_rr(b, w, RCX, RCX);
+	zero = x86_jcc32(b, CC_E, NULL);
+	if (sgn) {
+		x86_alu_ri(b, w, ALU_CMP, RCX, -1);
+		minus1 = x86_jcc32(b, CC_E, NULL);
+		if (w)
+			x86_u8(b, 0x48);
+		x86_u8(b, 0x99);                       /* cqo / cdq */
+	} else {
+		x86_alu_rr(b, 0, ALU_XOR, RDX, RDX);
+	}
+	/* F7 /6 div, /7 idiv */
+	if (w)
+		x86_u8(b, 0x48);
+	x86_u8(b, 0xf7);
+	x86_u8(b, (uint8_t)(0xc0 | (sgn ? 7 : 6) << 3 | RCX));
+	if (rem)
+		x86_mov_rr(b, 1, RAX, RDX);
+	done[0] = x86_jmp32(b, NULL);
+	/* divisor 0: quotient ~0, remainder the dividend (already in rax) */
+	if (b->overflow)
+		return;
+	x86_patch_rel32(zero, b->p);
+	if (!rem)
+		x86_mov_imm(b, RAX, ~0ULL);
+	done[1] = NULL;
+	if (sgn) {
+		done[1] = x86_jmp32(b, NULL);
+		if (b->overflow)
+			return;
+		/* divisor -1: quotient -dividend (the dividend itself on
+		 * overflow), remainder 0 */
+		x86_patch_rel32(minus1, b->p);
+		if (rem) {
+			x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
+		} else {
+			if (w)
+				x86_u8(b, 0x48);
+			x86_u8(b, 0xf7);
+			x86_u8(b, 0xd8);                   /* neg rax / eax */
+		}
+	}
+	if (b->overflow)
+		return;
+	x86_patch_rel32(done[0], b->p);
+	if (done[1])
+		x86_patch_rel32(done[1], b->p);
+	if (!w)
+		x86_movsxd_rr(b, RAX, RAX);
+	store_x(b, i->rd, RAX);
 }
 
 /* One instruction. */
@@ -344,8 +414,37 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		tlb_done(t);
 		break;
 	}
+	case OP_FLW: case OP_FLD: case OP_FSW: case OP_FSD: {
+		/* FS == Off: the stub's jit_op raises the illegal instruction */
+		bool load = i->op == OP_FLW || i->op == OP_FLD;
+		unsigned sz = i->op == OP_FLW || i->op == OP_FSW ? 4 : 8;
+		struct x86_mem f = x86_m(RBX, (int32_t)(offsetof(struct hart, fpu.f) +
+						       8 * (load ? i->rd : i->rs2)));
+		x86_load(b, 1, RAX, HF(mstatus));
+		x86_test_ri(b, 0, RAX, (int32_t)MSTATUS_FS);
+		t->fs_site = x86_jcc32(b, CC_E, NULL);
+		tlb_lookup(t, i, load ? offsetof(struct hart, tlb_r) : offsetof(struct hart, tlb_w), sz);
+		if (load) {
+			x86_load(b, sz == 8, RAX, x86_m(RAX, 0));
+			if (sz == 4) {  /* NaN-boxed */
+				x86_mov_imm(b, RCX, 0xffffffff00000000ULL);
+				x86_alu_rr(b, 1, ALU_OR, RAX, RCX);
+			}
+			x86_store(b, 8, f, RAX);
+			x86_alu_mi(b, 1, ALU_OR, HF(mstatus), (int32_t)MSTATUS_FS);
+		} else {
+			x86_load(b, 1, RCX, f);
+			x86_store(b, (int)sz, x86_m(RAX, 0), RCX);
+		}
+		tlb_done(t);
+		break;
+	}
+	case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU:
+	case OP_DIVW: case OP_DIVUW: case OP_REMW: case OP_REMUW:
+		divide(t, i);
+		break;
 	default:
-		/* CSRs, F/D, A, divisions, system instructions, illegal ones */
+		/* CSRs, F/D arithmetic, A, system instructions, illegal ones */
 		call_helper(t, i);
 		break;
 	}
@@ -395,6 +494,8 @@ void *jit_translate(struct rv_cpu *m, struct rv_block *blk, bool linkable)
 		x86_patch_rel32(st->jump_site, b->p);
 		if (st->jump_site2)
 			x86_patch_rel32(st->jump_site2, b->p);
+		if (st->jump_site3)
+			x86_patch_rel32(st->jump_site3, b->p);
 		call_helper(t, st->i);
 		x86_jmp32(b, st->back);
 	}
