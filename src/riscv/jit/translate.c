@@ -117,8 +117,15 @@ static void jump_cache(struct tctx *t)
 	x86_jmp32(b, t->j->epilogue);
 }
 
-/* Call jit_op for instruction i; leave when it says the block ends. */
+/* Call jit_op (or fn, with its signature) for instruction i; leave when it
+ * says the block ends. */
+static void call_fn(struct tctx *t, const struct rv_insn *i, const void *fn);
 static void call_helper(struct tctx *t, const struct rv_insn *i)
+{
+	call_fn(t, i, (const void *)jit_op);
+}
+
+static void call_fn(struct tctx *t, const struct rv_insn *i, const void *fn)
 {
 	struct x86_buf *b = &t->b;
 
@@ -126,7 +133,7 @@ static void call_helper(struct tctx *t, const struct rv_insn *i)
 	x86_mov_imm(b, RSI, (uint64_t)(uintptr_t)i);
 	x86_lea(b, RDX, x86_m(R12, i->pc_off));
 	x86_mov_imm(b, RCX, t->blk->n - i->idx);
-	x86_call_abs(b, (const void *)jit_op);
+	x86_call_abs(b, fn);
 	x86_test_ri(b, 0, RAX, 0xff);
 	if (t->nr_noset < (int)(sizeof(t->to_noset) / sizeof(t->to_noset[0])))
 		t->to_noset[t->nr_noset++] = x86_jcc32(b, CC_NE, NULL);
@@ -443,8 +450,11 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 	case OP_DIVW: case OP_DIVUW: case OP_REMW: case OP_REMUW:
 		divide(t, i);
 		break;
+	case OP_FP:
+		call_fn(t, i, (const void *)jit_fp);
+		break;
 	default:
-		/* CSRs, F/D arithmetic, A, system instructions, illegal ones */
+		/* CSRs, A, system instructions, illegal ones */
 		call_helper(t, i);
 		break;
 	}
