@@ -67,6 +67,10 @@
 	E("shr eax,cl", x86_shift_rcl(b, 0, SH_SHR, RAX)) \
 	E("imul rax,QWORD PTR [rbx+0x10]", x86_imul_rm(b, 1, RAX, x86_m(RBX, 0x10))) \
 	E("imul edx,edx,0x18", x86_imul_rri(b, 0, RDX, RDX, 24)) \
+	E("imul rax,r13", x86_imul_rr(b, 1, RAX, R13)) \
+	E("imul eax,ebp", x86_imul_rr(b, 0, RAX, RBP)) \
+	E("mul r9", x86_mul_r(b, false, R9)) \
+	E("imul rsi", x86_mul_r(b, true, RSI)) \
 	E("imul QWORD PTR [rbx+0x10]", x86_mul_m(b, true, x86_m(RBX, 0x10))) \
 	E("mul QWORD PTR [rbx+0x10]", x86_mul_m(b, false, x86_m(RBX, 0x10))) \
 	E("setl cl", x86_setcc(b, CC_L, RCX)) \

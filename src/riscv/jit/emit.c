@@ -211,6 +211,16 @@ void x86_imul_rm(struct x86_buf *b, int w, int dst, struct x86_mem m)
 	op_mem(b, w, (const uint8_t[]){ 0x0f, 0xaf }, 2, dst, m, false);
 }
 
+void x86_imul_rr(struct x86_buf *b, int w, int dst, int src)
+{
+	op_rr(b, w, (const uint8_t[]){ 0x0f, 0xaf }, 2, dst, src, false);
+}
+
+void x86_mul_r(struct x86_buf *b, bool is_signed, int reg)
+{
+	op_rr(b, 1, (const uint8_t[]){ 0xf7 }, 1, is_signed ? 5 : 4, reg, false);
+}
+
 void x86_imul_rri(struct x86_buf *b, int w, int dst, int src, int32_t imm)
 {
 	if (imm >= -128 && imm <= 127) {

@@ -70,6 +70,8 @@ void x86_test_ri(struct x86_buf *b, int w, int reg, int32_t imm);
 void x86_shift_ri(struct x86_buf *b, int w, enum x86_shift op, int reg, uint8_t n);
 void x86_shift_rcl(struct x86_buf *b, int w, enum x86_shift op, int reg);
 void x86_imul_rm(struct x86_buf *b, int w, int dst, struct x86_mem m);
+void x86_imul_rr(struct x86_buf *b, int w, int dst, int src);
+void x86_mul_r(struct x86_buf *b, bool is_signed, int reg);
 void x86_imul_rri(struct x86_buf *b, int w, int dst, int src, int32_t imm);
 /* one-operand F7 group on rdx:rax: /4 mul, /5 imul */
 void x86_mul_m(struct x86_buf *b, bool is_signed, struct x86_mem m);

@@ -4,8 +4,12 @@
  * pc of the running block's first instruction (a block is keyed by its
  * physical address, so the same code serves every virtual alias of it; the
  * pc of an instruction is r12 + its offset). Guest registers live in h->x[]
- * and are addressed as [rbx + 8*r]; rax, rcx, rdx, rsi, rdi are scratch.
- * rsp stays 16-byte aligned, so C helpers are called directly.
+ * ([rbx + 8*r]); within a block the ones it uses most are held in host
+ * registers (rbp, rsi, rdi, r8-r11, r13-r15): loaded at the body's entry,
+ * written back before every exit and helper call (a helper and a trap see
+ * h->x[] exact), and the helper's destination reloaded after it. rax, rcx,
+ * rdx are scratch. rsp stays 16-byte aligned, so C helpers are called
+ * directly.
  *
  * A block has two entries: the checked one, where chained jumps from other
  * blocks land (it leaves to the dispatcher when the slice is spent, an
@@ -30,10 +34,16 @@ struct stub {
 	uint8_t *jump_site3;  /* the F/D loads' and stores' mstatus.FS check */
 	uint8_t *back;        /* where the fast path continues */
 	const struct rv_insn *i;
+	uint64_t dirty;       /* t->dirty at the jump into the stub */
 };
 
+#define NR_CACHED 10
+static const int8_t cache_regs[NR_CACHED] = { RBP, RSI, RDI, R8, R9, R10, R11, R13, R14, R15 };
+
 struct tctx {
-	struct x86_buf b;
+	struct x86_buf b;     /* first: ctx_of() recovers the context from it */
+	int8_t map[33];       /* guest register -> host register, -1: in memory */
+	uint64_t dirty;       /* guest registers whose host copy is newer */
 	struct jit *j;
 	struct rv_block *blk;
 	bool linkable;
@@ -45,18 +55,74 @@ struct tctx {
 	int nr_noset;
 };
 
+static struct tctx *ctx_of(struct x86_buf *b)
+{
+	return (struct tctx *)(void *)b;
+}
+
 static void load_x(struct x86_buf *b, int w, int dst, unsigned r)
 {
+	int h = ctx_of(b)->map[r];
+
 	if (r == 0)
 		x86_alu_rr(b, 0, ALU_XOR, dst, dst);
+	else if (h >= 0)
+		x86_mov_rr(b, w, dst, h);
 	else
 		x86_load(b, w, dst, XR(r));
 }
 
 static void store_x(struct x86_buf *b, unsigned r, int src)
 {
-	if (r != 0 && r != 32)
+	struct tctx *t = ctx_of(b);
+
+	if (r == 0 || r == 32)
+		return;
+	if (t->map[r] >= 0) {
+		x86_mov_rr(b, 1, t->map[r], src);
+		t->dirty |= 1ULL << r;
+	} else {
 		x86_store(b, 8, XR(r), src);
+	}
+}
+
+/* dst op= guest register r */
+static void alu_x(struct x86_buf *b, int w, enum x86_alu op, int dst, unsigned r)
+{
+	int h = ctx_of(b)->map[r];
+
+	if (h >= 0)
+		x86_alu_rr(b, w, op, dst, h);
+	else
+		x86_alu_rm(b, w, op, dst, XR(r));
+}
+
+static void li_x(struct x86_buf *b, unsigned r, int32_t imm)
+{
+	struct tctx *t = ctx_of(b);
+
+	if (r == 0 || r == 32)
+		return;
+	if (t->map[r] >= 0) {
+		x86_mov_imm(b, t->map[r], (uint64_t)(int64_t)imm);
+		t->dirty |= 1ULL << r;
+	} else {
+		x86_store_imm32(b, XR(r), imm);
+	}
+}
+
+/* h->x[] exact again: store the held registers written since the last sync */
+static void write_back(struct tctx *t)
+{
+	for (unsigned r = 1; r < 32; r++)
+		if ((t->dirty >> r) & 1)
+			x86_store(&t->b, 8, XR(r), t->map[r]);
+}
+
+static void reload(struct tctx *t, unsigned r)
+{
+	if (r > 0 && r < 32 && t->map[r] >= 0)
+		x86_load(&t->b, 1, t->map[r], XR(r));
 }
 
 /* Leave for the guest pc r12 + d (a direct target): a patchable jump when
@@ -66,6 +132,7 @@ static void exit_direct(struct tctx *t, int32_t d)
 	struct x86_buf *b = &t->b;
 	int64_t off = (int64_t)(t->blk->pa & 0xfff) + d;
 
+	write_back(t);
 	if (d)
 		x86_lea(b, R12, x86_m(R12, d));
 	x86_store(b, 8, HF(pc), R12);
@@ -129,6 +196,8 @@ static void call_fn(struct tctx *t, const struct rv_insn *i, const void *fn)
 {
 	struct x86_buf *b = &t->b;
 
+	write_back(t);
+	t->dirty = 0;
 	x86_mov_rr(b, 1, RDI, RBX);
 	x86_mov_imm(b, RSI, (uint64_t)(uintptr_t)i);
 	x86_lea(b, RDX, x86_m(R12, i->pc_off));
@@ -139,6 +208,17 @@ static void call_fn(struct tctx *t, const struct rv_insn *i, const void *fn)
 		t->to_noset[t->nr_noset++] = x86_jcc32(b, CC_NE, NULL);
 	else
 		b->overflow = true;
+	/* Going on: the call clobbered the caller-saved host registers, and
+	 * a helper writes no integer register but the instruction's
+	 * destination (OP-FP's is in the raw bits). */
+	{
+		unsigned rd = i->op == OP_FP ? (i->raw >> 7) & 31 : i->rd;
+		for (unsigned r = 1; r < 32; r++) {
+			int h = t->map[r];
+			if (h >= 0 && (r == rd || (h != RBP && h < R12)))
+				reload(t, r);
+		}
+	}
 }
 
 /* The soft-TLB hit of mmu.c inline: the entry for va's page in tlb (whose
@@ -171,6 +251,7 @@ static void tlb_lookup(struct tctx *t, const struct rv_insn *i, size_t tlb_off, 
 	x86_alu_rm(b, 1, ALU_ADD, RAX,
 		   x86_mi(RBX, RDX, (int32_t)(tlb_off + offsetof(struct rv_tlb_entry, addend))));
 	s->i = i;
+	s->dirty = t->dirty;
 }
 
 static void tlb_done(struct tctx *t)
@@ -203,7 +284,7 @@ static void alu_imm(struct x86_buf *b, int w, enum x86_alu op, const struct rv_i
 static void alu_reg(struct x86_buf *b, int w, enum x86_alu op, const struct rv_insn *i)
 {
 	load_x(b, w, RAX, i->rs1);
-	x86_alu_rm(b, w, op, RAX, XR(i->rs2));
+	alu_x(b, w, op, RAX, i->rs2);
 	if (!w)
 		x86_movsxd_rr(b, RAX, RAX);
 	store_x(b, i->rd, RAX);
@@ -222,7 +303,7 @@ static void shift_reg(struct x86_buf *b, int w, enum x86_shift op, const struct 
 {
 	/* x86 masks the count to 6 (5 for 32-bit) bits, as RISC-V does */
 	load_x(b, w, RAX, i->rs1);
-	x86_load(b, 0, RCX, XR(i->rs2));
+	load_x(b, 0, RCX, i->rs2);
 	x86_shift_rcl(b, w, op, RAX);
 	if (!w)
 		x86_movsxd_rr(b, RAX, RAX);
@@ -236,7 +317,7 @@ static void set_cc(struct x86_buf *b, enum x86_cc cc, const struct rv_insn *i, b
 	if (imm)
 		x86_alu_ri(b, 1, ALU_CMP, RAX, i->imm);
 	else
-		x86_alu_rm(b, 1, ALU_CMP, RAX, XR(i->rs2));
+		alu_x(b, 1, ALU_CMP, RAX, i->rs2);
 	x86_setcc(b, cc, RCX);
 	store_x(b, i->rd, RCX);
 }
@@ -316,8 +397,7 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 	case OP_NOP: case OP_FENCE:
 		break;
 	case OP_LI: case OP_LUI:
-		if (i->rd != 32)
-			x86_store_imm32(b, XR(i->rd), i->imm);
+		li_x(b, i->rd, i->imm);
 		break;
 	case OP_MV:
 		load_x(b, 1, RAX, i->rs1);
@@ -358,7 +438,10 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 	case OP_MUL: case OP_MULW: {
 		int w = i->op == OP_MUL;
 		load_x(b, w, RAX, i->rs1);
-		x86_imul_rm(b, w, RAX, XR(i->rs2));
+		if (t->map[i->rs2] >= 0)
+			x86_imul_rr(b, w, RAX, t->map[i->rs2]);
+		else
+			x86_imul_rm(b, w, RAX, XR(i->rs2));
 		if (!w)
 			x86_movsxd_rr(b, RAX, RAX);
 		store_x(b, i->rd, RAX);
@@ -366,7 +449,10 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 	}
 	case OP_MULH: case OP_MULHU:
 		load_x(b, 1, RAX, i->rs1);
-		x86_mul_m(b, i->op == OP_MULH, XR(i->rs2));
+		if (t->map[i->rs2] >= 0)
+			x86_mul_r(b, i->op == OP_MULH, t->map[i->rs2]);
+		else
+			x86_mul_m(b, i->op == OP_MULH, XR(i->rs2));
 		store_x(b, i->rd, RDX);
 		break;
 	case OP_JAL:
@@ -385,13 +471,14 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 			x86_lea(b, RCX, x86_m(R12, i->pc_off + i->len));
 			store_x(b, i->rd, RCX);
 		}
+		write_back(t);
 		x86_store(b, 8, HF(pc), RAX);
 		jump_cache(t);
 		break;
 	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
 		uint8_t *skip;
 		load_x(b, 1, RAX, i->rs1);
-		x86_alu_rm(b, 1, ALU_CMP, RAX, XR(i->rs2));
+		alu_x(b, 1, ALU_CMP, RAX, i->rs2);
 		skip = x86_jcc32(b, (enum x86_cc)(branch_cc(i->op) ^ 1), NULL);
 		exit_direct(t, i->pc_off + i->imm);
 		if (!b->overflow)
@@ -416,7 +503,7 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 	case OP_SB: case OP_SH: case OP_SW: case OP_SD: {
 		unsigned sz = 1u << (i->op - OP_SB);
 		tlb_lookup(t, i, offsetof(struct hart, tlb_w), sz);
-		x86_load(b, 1, RCX, XR(i->rs2));
+		load_x(b, 1, RCX, i->rs2);
 		x86_store(b, (int)sz, x86_m(RAX, 0), RCX);
 		tlb_done(t);
 		break;
@@ -460,6 +547,31 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 	}
 }
 
+/* The block's most used guest registers (two uses at least) get host ones. */
+static void choose_cached(struct tctx *t)
+{
+	unsigned uses[33] = { 0 };
+
+	memset(t->map, -1, sizeof(t->map));
+	t->dirty = 0;
+	for (uint32_t k = 0; k < t->blk->n; k++) {
+		const struct rv_insn *i = &t->blk->insn[k];
+		uses[i->rs1]++;
+		uses[i->rs2]++;
+		uses[i->rd]++;
+	}
+	uses[0] = uses[32] = 0;
+	for (int n = 0; n < NR_CACHED; n++) {
+		unsigned best = 0;
+		for (unsigned r = 1; r < 32; r++)
+			if (t->map[r] < 0 && uses[r] > uses[best])
+				best = r;
+		if (uses[best] < 2)
+			break;
+		t->map[best] = cache_regs[n];
+	}
+}
+
 void *jit_translate(struct rv_cpu *m, struct rv_block *blk, bool linkable)
 {
 	struct jit *j = m->jit;
@@ -472,6 +584,7 @@ void *jit_translate(struct rv_cpu *m, struct rv_block *blk, bool linkable)
 	t->j = j;
 	t->blk = blk;
 	t->linkable = linkable;
+	choose_cached(t);
 	t->b.p = j->rw + j->used;
 	t->b.end = j->rw + j->size;
 	start = t->b.p;
@@ -493,6 +606,8 @@ void *jit_translate(struct rv_cpu *m, struct rv_block *blk, bool linkable)
 		x86_alu_mi(b, 1, ALU_SUB, HF(budget), (int32_t)blk->n);
 		x86_alu_mi(b, 1, ALU_ADD, HF(instret), (int32_t)blk->n);
 	}
+	for (unsigned r = 1; r < 32; r++)
+		reload(t, r);
 	for (uint32_t k = 0; k < blk->n && !b->overflow; k++)
 		translate_insn(t, &blk->insn[k]);
 	/* the end of a block that did not jump: fall through to the next pc */
@@ -506,6 +621,7 @@ void *jit_translate(struct rv_cpu *m, struct rv_block *blk, bool linkable)
 			x86_patch_rel32(st->jump_site2, b->p);
 		if (st->jump_site3)
 			x86_patch_rel32(st->jump_site3, b->p);
+		t->dirty = st->dirty;
 		call_helper(t, st->i);
 		x86_jmp32(b, st->back);
 	}
