@@ -38,7 +38,8 @@ struct stub {
 };
 
 #define NR_CACHED 10
-static const int8_t cache_regs[NR_CACHED] = { RBP, RSI, RDI, R8, R9, R10, R11, R13, R14, R15 };
+/* callee-saved first: they survive helper calls, the others are reloaded */
+static const int8_t cache_regs[NR_CACHED] = { RBP, R13, R14, R15, RSI, RDI, R8, R9, R10, R11 };
 
 struct tctx {
 	struct x86_buf b;     /* first: ctx_of() recovers the context from it */
@@ -547,7 +548,7 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 	}
 }
 
-/* The block's most used guest registers (two uses at least) get host ones. */
+/* The block's most used guest registers (three uses at least) get host ones. */
 static void choose_cached(struct tctx *t)
 {
 	unsigned uses[33] = { 0 };
@@ -566,7 +567,7 @@ static void choose_cached(struct tctx *t)
 		for (unsigned r = 1; r < 32; r++)
 			if (t->map[r] < 0 && uses[r] > uses[best])
 				best = r;
-		if (uses[best] < 2)
+		if (uses[best] < 3)
 			break;
 		t->map[best] = cache_regs[n];
 	}
@@ -606,6 +607,9 @@ void *jit_translate(struct rv_cpu *m, struct rv_block *blk, bool linkable)
 		x86_alu_mi(b, 1, ALU_SUB, HF(budget), (int32_t)blk->n);
 		x86_alu_mi(b, 1, ALU_ADD, HF(instret), (int32_t)blk->n);
 	}
+	/* Every held register is loaded: a decoded instruction's rd field is
+	 * not always a destination (branches, stores), so "written before
+	 * read" cannot be told from it safely. */
 	for (unsigned r = 1; r < 32; r++)
 		reload(t, r);
 	for (uint32_t k = 0; k < blk->n && !b->overflow; k++)
