@@ -6,7 +6,9 @@
  * read-only and unmapped pages (Sv39, with A/D bits left for the walker to
  * set), stores into the code itself, misaligned accesses, branches,
  * ecall/illegal traps, and privilege changes between M and U in the trap
- * handler. Usage: lockstep [SECONDS [SEED]] (default 20 s, seed 1). */
+ * handler; every other program with a code cache so small that it is
+ * flushed again and again. Usage: lockstep [SECONDS [SEED]] (default 20 s,
+ * seed 1). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +258,8 @@ static void first_diff(const struct vcpu_state *a, const struct vcpu_state *b)
 }
 
 /* One program; returns blocks run, or -1 on a divergence. */
+static uint64_t flushes;
+
 static long run_program(uint64_t seed, long max_blocks, uint64_t *reached)
 {
 	struct side a, b;
@@ -266,6 +270,10 @@ static long run_program(uint64_t seed, long max_blocks, uint64_t *reached)
 		printf("FAIL jit-lockstep: cannot create the VMs\n");
 		exit(1);
 	}
+	/* Every other program runs with a code cache of 24 KiB, so that it
+	 * fills and is flushed many times (the mapping stays as it is). */
+	if (seed & 1)
+		rv_cpu_of(&b.vm)->jit->size = rv_cpu_of(&b.vm)->jit->start + 24 * 1024;
 	rng = seed * 0x9E3779B97F4A7C15ULL | 1;
 	gen_program(a.vm.mem.region[0].host);
 	memcpy(b.vm.mem.region[0].host, a.vm.mem.region[0].host, CHECK_BYTES);
@@ -324,6 +332,7 @@ static long run_program(uint64_t seed, long max_blocks, uint64_t *reached)
 		       (unsigned long long)rv_cpu_of(&b.vm)->jit->tlb_misses,
 		       (unsigned long long)rv_cpu_of(&b.vm)->jit->chains);
 	}
+	flushes += rv_cpu_of(&b.vm)->jit->flushes;
 	a.vm.engine->destroy(&a.vm);
 	b.vm.engine->destroy(&b.vm);
 	unit_vm_free(&a.vm);
@@ -357,7 +366,13 @@ int main(int argc, char **argv)
 		       (unsigned long long)(words / (uint64_t)programs));
 		return 1;
 	}
-	printf("PASS jit-lockstep: %ld programs (seeds %llu-), %ld block steps identical\n",
-	       programs, (unsigned long long)(seed - (uint64_t)programs), blocks);
+	if (programs > 1 && !flushes) {
+		printf("FAIL jit-lockstep: the small code cache was never flushed\n");
+		return 1;
+	}
+	printf("PASS jit-lockstep: %ld programs (seeds %llu-), %ld block steps identical, "
+	       "%llu code cache flushes\n",
+	       programs, (unsigned long long)(seed - (uint64_t)programs), blocks,
+	       (unsigned long long)flushes);
 	return 0;
 }
