@@ -101,6 +101,12 @@ int main(void)
 		printf("FAIL jit-emit: mkstemp\n");
 		return 1;
 	}
+	if (system("command -v objdump > /dev/null 2>&1")) {
+		printf("SKIP jit-emit: no objdump (binutils)\n");
+		close(fd);
+		unlink(bin);
+		return 0;
+	}
 	/* each case at its own 32-byte slot, padded with int3 */
 	uint8_t *code = malloc(32 * n);
 	memset(code, 0xcc, 32 * n);
