@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "../cache.h"
+#include "../fpu.h"
 #include "emit.h"
 #include "jit.h"
 
@@ -389,6 +390,41 @@ static void divide(struct tctx *t, const struct rv_insn *i)
 	store_x(b, i->rd, RAX);
 }
 
+/* OP-FP and the fused multiply-adds: rv_fpu_exec called straight from the
+ * block when mstatus.FS is on. FS off, or an encoding rv_fpu_exec refuses
+ * (it refuses before touching any state), goes to a stub whose jit_op
+ * raises the illegal instruction exactly as the interpreter does. */
+static void fp_inline(struct tctx *t, const struct rv_insn *i)
+{
+	struct x86_buf *b = &t->b;
+	struct stub *s = &t->stubs[t->nr_stubs];
+	unsigned rd = (i->raw >> 7) & 31;
+
+	write_back(t);
+	t->dirty = 0;
+	x86_load(b, 1, RAX, HF(mstatus));
+	x86_test_ri(b, 0, RAX, (int32_t)MSTATUS_FS);
+	s->jump_site = x86_jcc32(b, CC_E, NULL);
+	x86_lea(b, RDI, HF(fpu));
+	x86_lea(b, RSI, HF(x));
+	x86_mov_imm(b, RDX, i->raw);
+	x86_call_abs(b, (const void *)rv_fpu_exec);
+	x86_store_imm32(b, XR(0), 0);    /* it may have written x0 */
+	x86_test_rr(b, 0, RAX, RAX);
+	s->jump_site2 = x86_jcc32(b, CC_NE, NULL);
+	s->jump_site3 = NULL;
+	x86_alu_mi(b, 1, ALU_OR, HF(mstatus), (int32_t)MSTATUS_FS);
+	for (unsigned r = 1; r < 32; r++) {
+		int h = t->map[r];
+		if (h >= 0 && (r == rd || (h != RBP && h < R12)))
+			reload(t, r);
+	}
+	s->i = i;
+	s->dirty = 0;
+	s->back = b->p;
+	t->nr_stubs++;
+}
+
 /* One instruction. */
 static void translate_insn(struct tctx *t, const struct rv_insn *i)
 {
@@ -539,7 +575,7 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		divide(t, i);
 		break;
 	case OP_FP:
-		call_fn(t, i, (const void *)jit_fp);
+		fp_inline(t, i);
 		break;
 	default:
 		/* CSRs, A, system instructions, illegal ones */
