@@ -12,26 +12,6 @@ static inline int64_t sext32(uint64_t v)
 	return (int64_t)(int32_t)(uint32_t)v;
 }
 
-/* OP-FP and the fused multiply-adds: jit_op's case OP_FP without its
- * dispatch, since FP-heavy code calls it for every arithmetic instruction. */
-int jit_fp(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj)
-{
-	if (likely(h->mstatus & MSTATUS_FS)) {
-		int err = rv_fpu_exec(&h->fpu, h->x, i->raw);
-		h->x[0] = 0;
-		if (likely(!err)) {
-			h->mstatus |= MSTATUS_FS;
-			return 0;
-		}
-	}
-	h->exc_cause = CAUSE_ILLEGAL_INSN;
-	h->exc_tval = i->raw;
-	h->instret -= adj;
-	h->pc = pc;
-	hart_raise(h, h->exc_cause, h->exc_tval);
-	return 1;
-}
-
 /* pc: this instruction's virtual address; adj: instructions of the block
  * from this one to its end (block n - idx), charged at block entry. */
 int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj)

@@ -30,8 +30,6 @@ void jit_run(struct hart *h, int64_t budget);
 /* One instruction, as the interpreter does it; 1 when the block ends
  * (h->pc set, traps taken), 0 to go on. */
 int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj);
-/* OP_FP alone, as jit_op does it. */
-int jit_fp(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj);
 /* Translate b into buf space; NULL when the cache is full. */
 void *jit_translate(struct rv_cpu *m, struct rv_block *b, bool linkable);
 
