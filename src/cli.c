@@ -11,7 +11,7 @@ void cli_usage(FILE *f)
 	      "                 [--firmware F] [--memory 512M] [--cpus N] [--disk F[,readonly]]\n"
 	      "                 [--net user[,hostfwd=tcp::HP-:GP]|tap:NAME]\n"
 	      "                 [--console stdio|pty|unix:PATH] [--qmp unix:PATH[,server]]\n"
-	      "                 [--no-reboot] [--cpu interp|kvm] [--sbi firmware|monitor]\n"
+	      "                 [--no-reboot] [--cpu interp|jit|kvm] [--cpu-trace] [--sbi firmware|monitor]\n"
 	      "                 [--devices real|virtio] [--sandbox on|off]\n"
 	      "       trevo run --restore FILE [--console ...] [--qmp ...]\n"
 	      "       trevo qmp SOCKET COMMAND [key=value ...]\n"
@@ -27,7 +27,7 @@ void cli_usage(FILE *f)
 enum {
 	OPT_MODE = 256, OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_FIRMWARE, OPT_MEMORY,
 	OPT_CPUS, OPT_DISK, OPT_NET, OPT_CONSOLE,
-	OPT_MAX_INSNS, OPT_HELP, OPT_CPU, OPT_SBI, OPT_DEVICES, OPT_NO_REBOOT, OPT_QMP,
+	OPT_MAX_INSNS, OPT_HELP, OPT_CPU, OPT_CPU_TRACE, OPT_SBI, OPT_DEVICES, OPT_NO_REBOOT, OPT_QMP,
 	OPT_RESTORE,
 	OPT_SANDBOX,
 };
@@ -47,6 +47,7 @@ static const struct option run_options[] = {
 	{ "max-insns", required_argument, NULL, OPT_MAX_INSNS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "cpu-trace", no_argument, NULL, OPT_CPU_TRACE },
 	{ "sbi", required_argument, NULL, OPT_SBI },
 	{ "devices", required_argument, NULL, OPT_DEVICES },
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
@@ -120,10 +121,11 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 			cli_usage(stdout);
 			exit(0);
 		case OPT_CPU:
-			if (strcmp(optarg, "interp") && strcmp(optarg, "kvm"))
-				die("unknown --cpu '%s' (interp or kvm)", optarg);
+			if (strcmp(optarg, "interp") && strcmp(optarg, "jit") && strcmp(optarg, "kvm"))
+				die("unknown --cpu '%s' (interp, jit or kvm)", optarg);
 			cfg->engine = optarg;
 			break;
+		case OPT_CPU_TRACE: cfg->cpu_trace = true; break;
 		case OPT_SBI:
 			if (!strcmp(optarg, "firmware"))
 				sbi = SBI_FIRMWARE;

@@ -35,6 +35,7 @@ struct vm_config {
 	const char *nets[VM_MAX_NETS];    int nr_nets;    /* "user[,hostfwd=...]" | "tap:NAME" */
 	const char *console;          /* "stdio" (default), "pty", "unix:PATH" */
 	uint64_t max_insns;           /* software CPU: stop after this many (0: no limit) */
+	bool cpu_trace;               /* --cpu-trace: the translator prints each block */
 	const char *restore;          /* --restore FILE: the machine comes from it */
 };
 

@@ -176,6 +176,7 @@ struct rv_block *code_cache_build(struct rv_block_cache *c, uint64_t pa, const u
 		return NULL;
 	b->pa = pa;
 	b->succ[0] = b->succ[1] = NULL;
+	b->jit = b->jit_body = NULL;
 	b->n = n;
 	b->bytes = bytes;
 	memcpy(b->insn, tmp, (n + 1) * sizeof(struct rv_insn));

@@ -22,6 +22,8 @@ struct rv_block {
 	struct rv_block *succ[2];
 	uint32_t n;                  /* instructions, without the terminator */
 	uint32_t bytes;              /* bytes covered */
+	/* --cpu jit: the translated code's checked entry and body (jit/) */
+	void *jit, *jit_body;
 	struct rv_insn insn[];       /* n + 1: the last one is OP_BLOCK_END */
 };
 
@@ -47,6 +49,10 @@ void code_cache_reap(struct rv_block_cache *c);
 void code_note_dma(void *machine, uint64_t gpa, uint64_t len);
 void code_apply_dma(struct rv_cpu *m);
 
+/* Find or build the block at pc (exec.c); NULL after raising a fetch fault.
+ * *cacheable is false for the scratch block of a page-crossing instruction. */
+struct rv_block *rv_find_block(struct hart *h, uint64_t pc, const void *const *labels,
+			       bool *cacheable);
 uint8_t *mmu_fetch_page(struct hart *h, uint64_t pc, uint64_t *pa_out);
 void mmu_drop_write_mappings(struct rv_cpu *m, uint64_t pa_page);
 

@@ -185,6 +185,7 @@ struct rv_cpu {
 	pthread_cond_t park_cond;
 	bool parked, quit;
 	uint64_t executed;               /* for --max-insns */
+	struct jit *jit;                 /* the translator's code cache (--cpu jit), or NULL */
 };
 
 /* --- the engine's interface for the board and its devices --- */

@@ -8,6 +8,7 @@
 #include "cpu.h"
 #include "cache.h"
 #include "sbi.h"
+#include "jit/jit.h"
 
 /* instructions a slice may overrun while the hart is in M-mode */
 #define M_MODE_GRACE 10000
@@ -17,10 +18,9 @@ static inline int64_t sext32(uint64_t v)
 	return (int64_t)(int32_t)(uint32_t)v;
 }
 
-/* Find or build the block at pc. Returns NULL after raising a fetch fault.
- * *cacheable is false for the scratch block of a page-crossing instruction. */
-static struct rv_block *find_block(struct hart *h, uint64_t pc, const void *const *labels,
-				   bool *cacheable)
+/* Find or build the block at pc (cache.h). */
+struct rv_block *rv_find_block(struct hart *h, uint64_t pc, const void *const *labels,
+			       bool *cacheable)
 {
 	struct rv_cpu *m = h->cpu;
 	uint64_t pa;
@@ -164,6 +164,11 @@ void hart_run(struct hart *h, int64_t budget)
 		NEXT;                                                               \
 	} while (0)
 
+	if (m->jit) {
+		/* --cpu jit: the translator runs this slice (jit/jit.c) */
+		jit_run(h, budget);
+		return;
+	}
 	h->budget = budget;
 	h->reservation = ~0ULL;
 	code_cache_reap(m->blocks);
@@ -199,7 +204,7 @@ void hart_run(struct hart *h, int64_t budget)
 		if (likely(je->va == pc && je->block)) {
 			b = je->block;
 		} else {
-			b = find_block(h, pc, labels, &cacheable);
+			b = rv_find_block(h, pc, labels, &cacheable);
 			if (!b) {
 				/* a fetch fault was taken; charge it, so that a trap
 				 * vector that faults itself still ends the slice */

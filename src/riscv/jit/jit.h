@@ -1,0 +1,36 @@
+/* The translator ("jit" engine): RV64GC blocks of the decoded-code cache
+ * (cache.h) become x86-64 code. Same harts, MMU, CSRs and devices as the
+ * interpreter; only what runs a block differs. */
+#ifndef TREVO_RISCV_JIT_H
+#define TREVO_RISCV_JIT_H
+
+#include "../cpu.h"
+#include "../decode.h"
+
+struct rv_block;
+
+/* The code cache: one memfd mapped twice, writable here and executable
+ * there, so no page is ever both (issue #10, W^X). */
+struct jit {
+	uint8_t *rw, *rx;
+	size_t size, used, start;   /* start: first byte after the stubs */
+	intptr_t delta;             /* rx - rw */
+	uint8_t *epilogue;          /* rw address */
+	uint64_t (*enter)(struct hart *h, const void *code);
+	bool trace;                 /* --cpu-trace: print each translated block */
+	/* statistics (query-stats) */
+	uint64_t blocks, code_bytes, flushes, chains, exits, tlb_misses;
+};
+
+/* Set up the code cache for m (before any thread enters seccomp). */
+int jit_init(struct rv_cpu *m);
+void jit_free(struct rv_cpu *m);
+/* hart_run for the translator (exec.c calls it when m->jit is set). */
+void jit_run(struct hart *h, int64_t budget);
+/* One instruction, as the interpreter does it; 1 when the block ends
+ * (h->pc set, traps taken), 0 to go on. */
+int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj);
+/* Translate b into buf space; NULL when the cache is full. */
+void *jit_translate(struct rv_cpu *m, struct rv_block *b, bool linkable);
+
+#endif
