@@ -14,6 +14,7 @@ void cli_usage(FILE *f)
 	      "                 [--no-reboot] [--cpu interp|kvm] [--sbi firmware|monitor]\n"
 	      "                 [--devices real|virtio] [--sandbox on|off]\n"
 	      "       trevo run --restore FILE [--console ...] [--qmp ...]\n"
+	      "       trevo run --incoming tcp:HOST:PORT|unix:PATH [--console ...] [--qmp ...]\n"
 	      "       trevo qmp SOCKET COMMAND [key=value ...]\n"
 	      "       trevo bench [cpu|boot|io|kvm ...]\n"
 	      "       trevo guest build [riscv|x86]\n"
@@ -28,6 +29,7 @@ enum {
 	OPT_MAX_INSNS, OPT_HELP, OPT_CPU, OPT_SBI, OPT_DEVICES, OPT_NO_REBOOT, OPT_QMP,
 	OPT_RESTORE,
 	OPT_SANDBOX,
+	OPT_INCOMING,
 };
 
 static const struct option run_options[] = {
@@ -51,6 +53,7 @@ static const struct option run_options[] = {
 	{ "qmp", required_argument, NULL, OPT_QMP },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "sandbox", required_argument, NULL, OPT_SANDBOX },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -69,6 +72,7 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", run_options, &longidx)) != -1) {
 		if (!machine_opt && opt != OPT_CONSOLE && opt != OPT_QMP && opt != OPT_RESTORE && opt != OPT_SANDBOX &&
+		    opt != OPT_INCOMING &&
 		    opt != OPT_HELP && opt != '?')
 			machine_opt = run_options[longidx].name;
 		switch (opt) {
@@ -149,6 +153,11 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 		case OPT_RESTORE:
 			cfg->restore = optarg;
 			break;
+		case OPT_INCOMING:
+			if (strncmp(optarg, "tcp:", 4) && strncmp(optarg, "unix:", 5))
+				die("bad --incoming '%s' (tcp:HOST:PORT or unix:PATH)", optarg);
+			cfg->incoming = optarg;
+			break;
 		case OPT_SANDBOX:
 			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
 				die("unknown --sandbox '%s' (on or off)", optarg);
@@ -166,6 +175,11 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 		die("unexpected argument '%s' (see trevo --help)", argv[optind]);
 	/* The machine comes from the snapshot; only host-side choices may be
 	 * made beside it. */
+	if (cfg->restore && cfg->incoming)
+		die("--restore and --incoming: the machine comes from one or the other");
+	if (cfg->incoming && machine_opt)
+		die("--incoming: the machine comes from the migration stream; only --console, --qmp "
+		    "and --sandbox may be given beside it, not --%s", machine_opt);
 	if (cfg->restore && machine_opt)
 		die("--restore: the machine comes from the snapshot; only --console, --qmp and --sandbox "
 		    "may be given beside it, not --%s", machine_opt);

@@ -13,6 +13,7 @@
 #include "host/qmp.h"
 #include "host/console.h"
 #include "host/loop.h"
+#include "migrate/migration.h"
 #include "migrate/snapshot.h"
 #include "host/seccomp.h"
 #include "vm.h"
@@ -45,6 +46,7 @@ static int cmd_run(int argc, char **argv)
 	struct vm_config cfg;
 	static struct vm vm; /* static: what hangs off it stays reachable at exit */
 	static struct snapshot *snap;
+	static struct incoming *incoming;
 
 	cli_parse_run(argc, argv, &cfg);
 	seccomp_setup(!cfg.no_sandbox);
@@ -54,6 +56,13 @@ static int cmd_run(int argc, char **argv)
 			return EXIT_USAGE;  /* snapshot_open said why */
 		vm.restore = snapshot_restore;
 		vm.restore_ctx = snap;
+	}
+	if (cfg.incoming) {
+		if (migration_incoming_open(cfg.incoming, &cfg, &incoming))
+			return EXIT_USAGE;  /* it said why */
+		vm.restore = migration_incoming_restore;
+		vm.restore_ctx = incoming;
+		vm.restored_running = migration_incoming_running;
 	}
 	vm.cfg = &cfg;
 	/* The host side every machine needs: the I/O event loop (each machine

@@ -36,6 +36,7 @@ struct vm_config {
 	const char *console;          /* "stdio" (default), "pty", "unix:PATH" */
 	uint64_t max_insns;           /* software CPU: stop after this many (0: no limit) */
 	const char *restore;          /* --restore FILE: the machine comes from it */
+	const char *incoming;         /* --incoming tcp:H:P|unix:PATH: from a migration */
 };
 
 struct mmio_region {
@@ -181,6 +182,11 @@ struct vm {
 	 * board's reset; prints its own one-line reason on failure. */
 	int (*restore)(struct vm *vm, void *ctx);
 	void *restore_ctx;
+	/* Called once the restored machine's vCPUs run (an incoming migration
+	 * tells its source so); optional. */
+	void (*restored_running)(struct vm *vm, void *ctx);
+	/* Live migration's state on the source (src/migrate/migration.c). */
+	struct migration *migration;
 };
 
 /* A CPU's access to a physical address that is not RAM: the device's

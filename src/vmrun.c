@@ -13,6 +13,7 @@
 #include "host/loop.h"
 #include "host/qmp.h"
 #include "host/seccomp.h"
+#include "migrate/migration.h"
 #include "stats.h"
 #include "vm.h"
 
@@ -274,6 +275,7 @@ static void vm_teardown(struct vm *vm)
 {
 	struct device *d = vm->devices;
 
+	migration_teardown(vm);
 	if (vm->engine && vm->engine_state)
 		vm->engine->destroy(vm);
 	loop_stop(vm->loop);
@@ -345,9 +347,13 @@ int vm_run(struct vm *vm)
 		exit(EXIT_USAGE);  /* qmp_start said why */
 	if (loop_start(vm->loop))
 		die_host("cannot start the I/O thread");
+	if ((err = migration_setup(vm)))
+		die_host("cannot start the migration thread: %s", strerror(-err));
 	set_state(vm, VM_STATE_RUNNING);
 	if ((err = vm->engine->start(vm)))
 		die_host("cannot start the vCPUs: %s", strerror(-err));
+	if (vm->restored_running)
+		vm->restored_running(vm, vm->restore_ctx);
 
 	seccomp_enter(SECCOMP_MAIN);  /* set-up is over: every thread exists */
 	controller(vm);
