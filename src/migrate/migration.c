@@ -111,7 +111,10 @@ struct migration {
 	uint64_t start_ns, setup_ns, end_ns, downtime_start_ns;
 	uint64_t transferred, precopy_bytes, downtime_bytes;
 	uint64_t duplicate, normal, dirty_sync_count, remaining_pages;
-	uint64_t dirty_rate, expected_downtime_ms, downtime_ms, total_pages;
+	uint64_t dirty_rate, expected_downtime_ms, total_pages;
+	/* downtime as QEMU measures it: the guest stopped until the last
+	 * byte of the stream is sent; and until the destination said it runs */
+	uint64_t downtime_ms, downtime_running_ms;
 	double mbps;
 	char error[300];
 	/* the migration thread's own */
@@ -533,6 +536,9 @@ static int final_phase(struct vm *vm, void *arg)
 	}
 	if ((err = send_state(g, c->why, sizeof(c->why))))
 		goto fail;
+	pthread_mutex_lock(&g->lock);
+	g->downtime_ms = ms_of(host_ns() - g->downtime_start_ns);
+	pthread_mutex_unlock(&g->lock);
 	log_stop(vm, NULL);
 	if ((err = recv_all(g->fd, run, sizeof(run))) || memcmp(run, RUN_MAGIC, 8)) {
 		snprintf(c->why, sizeof(c->why), "the destination did not start: %s",
@@ -541,14 +547,15 @@ static int final_phase(struct vm *vm, void *arg)
 	}
 	pthread_mutex_lock(&g->lock);
 	g->end_ns = host_ns();
-	g->downtime_ms = ms_of(g->end_ns - g->downtime_start_ns);
+	g->downtime_running_ms = ms_of(g->end_ns - g->downtime_start_ns);
 	g->status = MIG_COMPLETED;
 	/* The source ends now, before a client may ask query-migrate: the
 	 * figures on stderr and in QMP's MIGRATION event (qemu-qmp-ref(7)). */
 	warn("migration to %s completed: total-time %llu ms, downtime %llu ms, %llu bytes, "
-	     "%llu rounds", g->uri, (unsigned long long)ms_of(g->end_ns - g->start_ns),
+	     "%llu rounds, running there %llu ms after the stop", g->uri,
+	     (unsigned long long)ms_of(g->end_ns - g->start_ns),
 	     (unsigned long long)g->downtime_ms, (unsigned long long)g->transferred,
-	     (unsigned long long)g->dirty_sync_count);
+	     (unsigned long long)g->dirty_sync_count, (unsigned long long)g->downtime_running_ms);
 	pthread_mutex_unlock(&g->lock);
 	if (vm->event)
 		vm->event(vm->event_opaque, "MIGRATION", "{\"status\": \"completed\"}");
@@ -853,7 +860,8 @@ int migration_start(struct vm *vm, const char *uri, char *why, size_t why_len)
 	int err = 0;
 
 	if (!g) {
-		snprintf(why, why_len, "the %s engine cannot migrate", vm->cfg->engine);
+		snprintf(why, why_len, "the %s engine cannot migrate",
+			 vm->cfg && vm->cfg->engine ? vm->cfg->engine : "current");
 		return -ENOTSUP;
 	}
 	if (strlen(uri) >= sizeof(g->uri) || migration_parse_uri(uri, &ss, &len)) {
@@ -934,6 +942,8 @@ void migration_info(struct vm *vm, struct json_writer *w)
 		if (g->status == MIG_COMPLETED) {
 			jw_key(w, "downtime");
 			jw_uint(w, g->downtime_ms);
+			jw_key(w, "x-downtime-to-running");
+			jw_uint(w, g->downtime_running_ms);
 		} else if (g->status == MIG_ACTIVE || g->status == MIG_DEVICE) {
 			jw_key(w, "expected-downtime");
 			jw_uint(w, g->expected_downtime_ms);
@@ -969,7 +979,8 @@ int migration_set_parameters(struct vm *vm, int64_t downtime_limit_ms, int64_t m
 	struct migration *g = vm->migration;
 
 	if (!g) {
-		snprintf(why, why_len, "the %s engine cannot migrate", vm->cfg->engine);
+		snprintf(why, why_len, "the %s engine cannot migrate",
+			 vm->cfg && vm->cfg->engine ? vm->cfg->engine : "current");
 		return -ENOTSUP;
 	}
 	/* QEMU's bounds: downtime-limit up to 2000 s, max-bandwidth up to
