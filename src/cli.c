@@ -13,7 +13,7 @@ void cli_usage(FILE *f)
 	      "                 [--console stdio|pty|unix:PATH] [--qmp unix:PATH[,server]]\n"
 	      "                 [--no-reboot] [--cpu interp|kvm] [--sbi firmware|monitor]\n"
 	      "                 [--devices real|virtio] [--sandbox on|off]\n"
-	      "       trevo run --restore FILE [--console ...] [--qmp ...]\n"
+	      "       trevo run --restore FILE [--console ...] [--qmp ...] [--net tap:NAME]\n"
 	      "       trevo run --incoming tcp:HOST:PORT|unix:PATH [--console ...] [--qmp ...]\n"
 	      "       trevo qmp SOCKET COMMAND [key=value ...]\n"
 	      "       trevo bench [cpu|boot|io|kvm ...]\n"
@@ -57,6 +57,35 @@ static const struct option run_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* "tap:OLD[,opts]" -> "tap:NEW[,opts]", in storage that lives as long as
+ * the process (the configuration points at it until exit). */
+static char tap_specs[VM_MAX_NETS][160];
+
+int cli_apply_host_choices(struct vm_config *cfg, const char *const *tap_names, int nr_tap_names)
+{
+	int k = 0;
+
+	for (int i = 0; i < cfg->nr_nets && k < nr_tap_names; i++) {
+		const char *spec = cfg->nets[i], *rest;
+		if (strncmp(spec, "tap:", 4))
+			continue;
+		rest = spec + 4 + strcspn(spec + 4, ",");
+		if (snprintf(tap_specs[k], sizeof(tap_specs[k]), "tap:%s%s", tap_names[k], rest) >=
+		    (int)sizeof(tap_specs[k])) {
+			warn("--net tap:%s: name too long", tap_names[k]);
+			return -EINVAL;
+		}
+		cfg->nets[i] = tap_specs[k];
+		k++;
+	}
+	if (k < nr_tap_names) {
+		warn("--net tap:%s: the machine has only %d tap interface%s", tap_names[k], k,
+		     k == 1 ? "" : "s");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 {
 	int opt, sbi = -1, devices = -1, longidx = 0;
@@ -71,8 +100,11 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", run_options, &longidx)) != -1) {
+		/* --net tap:NAME is a host-side choice too: beside --restore
+		 * or --incoming it renames the machine's tap interfaces. */
+		bool tap = opt == OPT_NET && !strncmp(optarg, "tap:", 4);
 		if (!machine_opt && opt != OPT_CONSOLE && opt != OPT_QMP && opt != OPT_RESTORE && opt != OPT_SANDBOX &&
-		    opt != OPT_INCOMING &&
+		    opt != OPT_INCOMING && !tap &&
 		    opt != OPT_HELP && opt != '?')
 			machine_opt = run_options[longidx].name;
 		switch (opt) {
@@ -178,11 +210,19 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 	if (cfg->restore && cfg->incoming)
 		die("--restore and --incoming: the machine comes from one or the other");
 	if (cfg->incoming && machine_opt)
-		die("--incoming: the machine comes from the migration stream; only --console, --qmp "
-		    "and --sandbox may be given beside it, not --%s", machine_opt);
+		die("--incoming: the machine comes from the migration stream; only --console, --qmp, "
+		    "--net tap:NAME and --sandbox may be given beside it, not --%s", machine_opt);
 	if (cfg->restore && machine_opt)
-		die("--restore: the machine comes from the snapshot; only --console, --qmp and --sandbox "
-		    "may be given beside it, not --%s", machine_opt);
+		die("--restore: the machine comes from the snapshot; only --console, --qmp, "
+		    "--net tap:NAME and --sandbox may be given beside it, not --%s", machine_opt);
+	if (cfg->restore || cfg->incoming) {
+		/* Kept aside until the machine's own configuration is known
+		 * (cli_apply_host_choices). */
+		for (int i = 0; i < cfg->nr_nets; i++)
+			cfg->tap_names[i] = cfg->nets[i] + 4;
+		cfg->nr_tap_names = cfg->nr_nets;
+		cfg->nr_nets = 0;
+	}
 	/* The preset fills what was not chosen one by one. */
 	if (!cfg->engine)
 		cfg->engine = cfg->mode == MODE_HW ? "kvm" : "interp";

@@ -37,6 +37,9 @@ struct vm_config {
 	uint64_t max_insns;           /* software CPU: stop after this many (0: no limit) */
 	const char *restore;          /* --restore FILE: the machine comes from it */
 	const char *incoming;         /* --incoming tcp:H:P|unix:PATH: from a migration */
+	/* --net tap:NAME beside --restore/--incoming: the machine's tap
+	 * interfaces renamed, in order (cli_apply_host_choices). */
+	const char *tap_names[VM_MAX_NETS]; int nr_tap_names;
 };
 
 struct mmio_region {

@@ -377,6 +377,57 @@ class Runner(QmpRunner):
             if g2:
                 g2.kill()
 
+    # -- host-side choices beside --restore: the tap interface's name -------------------
+
+    def tap_override(self):
+        name = "restore-tap-override"
+        t = self.t
+        nsa, _, _ = self.hosts_once()
+        sock, sock2 = self.sock(name), self.sock(name + "-r")
+        snap = os.path.join(self.tmp, "tap.snap")
+        ta, tb = "trvA%d" % (os.getpid() % 10000), "trvB%d" % (os.getpid() % 10000)
+
+        def links():
+            p = subprocess.run(["ip", "-n", nsa, "-o", "link", "show"], capture_output=True)
+            return p.stdout.decode(errors="replace")
+        g = Guest(self.in_ns(nsa, self.src_cmd("para", 1, sock, ["--net", "tap:" + ta])),
+                  self.a.verbose)
+        g2 = None
+        try:
+            q = self.connect(g, sock)
+            q.greet(10 * t)
+            self.boot(g)
+            if ta + ":" not in links():
+                return self.report(name, False, "source's tap %s not there: %s" % (ta, links()))
+            r = q.cmd("snapshot-save", {"file": snap, "raw": True}, timeout=120 * t)
+            if r.get("return") != {}:
+                return self.report(name, False, "snapshot-save gave %r" % r)
+            g.kill()
+            # More taps than the machine has: one line, status 2.
+            p = subprocess.run(self.in_ns(nsa, [self.a.trevo, "run", "--restore", snap, "--net",
+                                                "tap:x1", "--net", "tap:x2"]),
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=60 * t)
+            lines = [x for x in p.stderr.decode(errors="replace").splitlines() if x]
+            if p.returncode != 2 or len(lines) != 1 or "only 1 tap" not in lines[0]:
+                return self.report(name, False, "two taps for one: %d %r" % (p.returncode, lines))
+            g2 = Guest(self.in_ns(nsa, [self.a.trevo, "run", "--restore", snap, "--net",
+                                        "tap:" + tb, "--qmp", "unix:" + sock2 + ",server,nowait"]),
+                       self.a.verbose)
+            q2 = self.connect(g2, sock2)
+            q2.greet(10 * t)
+            out = self.shell(g2, "echo restored", 60)
+            now = links()
+            ok = out.endswith("restored") and tb + ":" in now and ta + ":" not in now
+            q2.cmd("quit")
+            st = g2.wait(30 * t)
+            self.report(name, ok and st == 0, "shell %r, links %r, status %r" % (out, now, st))
+        except (Timeout, Closed, OSError, ValueError, KeyError) as e:
+            self.report(name, False, "%s (stderr %r)" % (e, (g2 or g).err[-300:]))
+        finally:
+            g.kill()
+            if g2:
+                g2.kill()
+
     # -- bad input ---------------------------------------------------------------------
 
     def refused(self, name, cmd, want, stdin=None):
@@ -585,6 +636,8 @@ class Runner(QmpRunner):
                     self.failure("live-dirty-no-converge", "no-converge")
                 if want("kvm"):
                     self.kvm()
+                if want("tap"):
+                    self.tap_override()
             if want("bad"):
                 self.bad_input()
         finally:
@@ -601,7 +654,7 @@ def main():
     ap.add_argument("--kvm-guest", default=os.path.join(ROOT, "build/tests/kvm/counter.bin"))
     ap.add_argument("--timeout-scale", type=float,
                     default=3.0 if os.environ.get("VARIANT") == "san" else 1.0)
-    ap.add_argument("--only", help="comma-separated parts: live,para,fail,kvm,bad")
+    ap.add_argument("--only", help="comma-separated parts: live,para,fail,kvm,tap,bad")
     ap.add_argument("-v", "--verbose", action="store_true", help="copy the console to stderr")
     a = ap.parse_args()
     if not os.path.exists(a.kernel) or not os.path.exists(a.initrd):
