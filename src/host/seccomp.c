@@ -189,8 +189,12 @@ static const struct allow snapshot_writer[] = {
 	END,
 };
 
-/* virtio-blk's worker: requests on the open image, nothing else. */
+/* virtio-blk's worker: requests on the open image, nothing else; for a
+ * network block device (libnbd, connected at set-up) its socket's
+ * traffic. */
 static const struct allow blk_worker[] = {
+	ALLOW(sendto), ALLOW(recvfrom), ALLOW(sendmsg), ALLOW(recvmsg),
+	ALLOW(poll), ALLOW(ppoll),
 	ALLOW(read),           /* the kick eventfd */
 	ALLOW(preadv),
 	ALLOW(pwritev),

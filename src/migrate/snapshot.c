@@ -59,6 +59,7 @@
 #include <zstd.h>
 
 #include "../engine.h"
+#include "../host/blockfile.h"
 #include "../vm.h"
 #include "../vmstate.h"
 
@@ -218,6 +219,12 @@ static int disk_identity(const char *spec, struct disk_id *id)
 
 	if (disk_path(spec, path, sizeof(path)))
 		return -ENAMETOOLONG;
+	/* A network block device is shared storage with no identity to check
+	 * here (its server is the user's): recorded as zeros. */
+	if (blockfile_is_nbd(path)) {
+		*id = (struct disk_id){ 0 };
+		return 0;
+	}
 	if (stat(path, &st))
 		return -errno;
 	*id = (struct disk_id){ (uint64_t)st.st_dev, (uint64_t)st.st_ino, (uint64_t)st.st_size,

@@ -377,6 +377,56 @@ class Runner(QmpRunner):
             if g2:
                 g2.kill()
 
+    # -- NBD: a disk on a network block device, shared storage for migration ------------
+
+    def nbd(self):
+        if not shutil.which("nbdkit"):
+            return self.report("nbd", None, "nbdkit not installed (scripts/deps.sh)")
+        nsa, _, addr = self.hosts_once()
+        server = addr[:-1] + "1"   # the source's side of the veth pair
+        port = self.next_port()
+        img = os.path.join(self.tmp, "nbd.img")
+        with open(img, "wb") as f:
+            f.truncate(8 << 20)
+        pidfile = os.path.join(self.tmp, "nbdkit.pid")
+        p = subprocess.run(self.in_ns(nsa, ["nbdkit", "-P", pidfile, "-i", server, "-p",
+                                            str(port), "file", "file=" + img]),
+                           capture_output=True)
+        if p.returncode:
+            return self.report("nbd", False, "nbdkit: %r" % p.stderr)
+        try:
+            deadline = time.monotonic() + 10 * self.t
+            while not os.path.exists(pidfile) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            uri = "nbd://%s:%d/" % (server, port)
+            # The guest writes through NBD; the image on the server has it.
+            cmd = self.in_ns(nsa, [self.a.trevo, "run", "--mode", "para", "--kernel",
+                                   self.a.kernel, "--initrd", self.a.initrd, "--disk", uri,
+                                   "--append", "trevo.run=echo%20nbd-" + str(os.getpid()) +
+                                   "|dd%20of=/dev/vda%20conv=fsync;blockdev%20--getsize64"
+                                   "%20/dev/vda"])
+            r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=120 * self.t)
+            with open(img, "rb") as f:
+                head = f.read(32)
+            ok = r.returncode == 0 and head.startswith(b"nbd-%d\n" % os.getpid()) and \
+                b"8388608" in r.stdout
+            self.report("nbd-disk", ok, "status %d, image starts %r, stderr %r"
+                        % (r.returncode, head, r.stderr[-200:]))
+            bad = subprocess.run([self.a.trevo, "run", "--mode", "para", "--kernel", self.a.kernel,
+                                  "--initrd", self.a.initrd, "--disk", "nbd://127.0.0.1:1/"],
+                                 stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+            lines = [x for x in bad.stderr.decode(errors="replace").splitlines() if x]
+            self.report("nbd-unreachable", bad.returncode == 2 and len(lines) == 1 and
+                        "refused" in lines[0], "status %d, %r" % (bad.returncode, lines))
+            # Shared storage: both sides use the same export.
+            self.live("live-para-nbd-shared-storage", "para", 2, disk=uri)
+        finally:
+            try:
+                os.kill(int(open(pidfile).read()), 15)
+            except (OSError, ValueError):
+                pass
+
     # -- host-side choices beside --restore: the tap interface's name -------------------
 
     def tap_override(self):
@@ -638,6 +688,8 @@ class Runner(QmpRunner):
                     self.kvm()
                 if want("tap"):
                     self.tap_override()
+                if want("nbd"):
+                    self.nbd()
             if want("bad"):
                 self.bad_input()
         finally:
@@ -654,7 +706,7 @@ def main():
     ap.add_argument("--kvm-guest", default=os.path.join(ROOT, "build/tests/kvm/counter.bin"))
     ap.add_argument("--timeout-scale", type=float,
                     default=3.0 if os.environ.get("VARIANT") == "san" else 1.0)
-    ap.add_argument("--only", help="comma-separated parts: live,para,fail,kvm,tap,bad")
+    ap.add_argument("--only", help="comma-separated parts: live,para,fail,kvm,tap,nbd,bad")
     ap.add_argument("-v", "--verbose", action="store_true", help="copy the console to stderr")
     a = ap.parse_args()
     if not os.path.exists(a.kernel) or not os.path.exists(a.initrd):
