@@ -123,6 +123,10 @@ struct board_ops {
 	/* After the blobs were copied back and engine/devices were reset: set
 	 * the boot registers of the vCPUs (first boot and every reset). */
 	int (*reset)(struct vm *vm);
+	/* Restoring (vm->restore set): whether load may wait for the first
+	 * system reset, which is the only use of the images a restored
+	 * machine has (optional; NULL: load at once). */
+	bool (*load_can_wait)(struct vm *vm);
 	/* Board's own state for snapshots (optional). */
 	int (*state)(struct vm *vm, struct vmstate *s);
 	void (*destroy)(struct vm *vm);
@@ -188,6 +192,9 @@ struct vm {
 	/* Called once the restored machine's vCPUs run (an incoming migration
 	 * tells its source so); optional. */
 	void (*restored_running)(struct vm *vm, void *ctx);
+	/* Restored without its images (board->load_can_wait): the first
+	 * system reset loads them. Controller only. */
+	bool images_pending;
 	/* Live migration's state on the source (src/migrate/migration.c). */
 	struct migration *migration;
 };
