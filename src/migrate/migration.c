@@ -524,7 +524,6 @@ static int final_phase(struct vm *vm, void *arg)
 
 	pthread_mutex_lock(&g->lock);
 	g->status = MIG_DEVICE;
-	g->downtime_start_ns = host_ns();
 	pthread_mutex_unlock(&g->lock);
 	if ((err = collect_dirty(g, &count, true))) {
 		snprintf(c->why, sizeof(c->why), "dirty log: %s", strerror(-err));
@@ -739,6 +738,11 @@ static void migrate(struct migration *g)
 		}
 	}
 	logging = false;   /* final_phase stops it in every case */
+	/* The downtime starts as the vCPUs are asked to stop, so that parking
+	 * them and quiescing the devices count. */
+	pthread_mutex_lock(&g->lock);
+	g->downtime_start_ns = host_ns();
+	pthread_mutex_unlock(&g->lock);
 	if ((err = vm_call_paused(vm, final_phase, &fc))) {
 		snprintf(why, sizeof(why), "%s", fc.why[0] ? fc.why : strerror(-err));
 		goto fail;
