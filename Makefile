@@ -3,7 +3,7 @@
 # twice (plain, then under ASan+UBSan).
 
 CC      ?= gcc
-PKGS    := slirp libseccomp libzstd liblzma zlib
+PKGS    := slirp libseccomp libzstd liblzma zlib libnbd
 # One package at a time: Debian's slirp.pc requires glib-2.0.pc, which
 # libslirp-dev does not pull in, and one failure would drop every library.
 PKG_LIBS := $(foreach p,$(PKGS),$(shell pkg-config --libs $(p) 2>/dev/null || echo -l$(p:lib%=%)))

@@ -4,7 +4,13 @@
 (zstd and raw layouts) and on QEMU (migrate to "exec:cat > FILE", restored
 with -incoming "exec:cat FILE") in the same run. Prints a markdown table.
 
-    migrate.py [--trevo BIN] [--repeat N] [--no-qemu]
+    migrate.py [--trevo BIN] [--repeat N] [--no-qemu] [--parts snapshot,live]
+
+Live migration (--parts live): the same idle guest migrated over loopback
+to a second process (`trevo run --incoming tcp:...`, QEMU's `-incoming
+tcp:...`) with each one's defaults (downtime-limit 300 ms, max-bandwidth
+128 MiB/s); total time and downtime as each reports them (Trevo's line on
+stderr, QEMU's query-migrate), median of --repeat fresh boots.
 
 Restore to running: from spawning the process to the first QMP
 query-status that says "running", with a lean client (the QMP socket
@@ -15,6 +21,7 @@ Standard library only (tests/qmp's helpers).
 """
 import argparse
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -149,6 +156,57 @@ class Bench:
                 for _ in range(a.repeat)]
         return took, st.st_blocks * 512, st.st_size, runs
 
+    def live_trevo(self, port):
+        a = self.a
+        sock = os.path.join(self.tmp, "l.sock")
+        cmd = [a.trevo, "run", "--mode", "full", "--kernel", KERNEL, "--initrd", INITRD,
+               "--firmware", DEFAULT_FW, "--cpus", "2", "--memory", "512M",
+               "--append", "console=ttyS0", "--qmp", "unix:%s,server,nowait" % sock]
+        g, q = self.boot(cmd, sock)
+        d = subprocess.Popen([a.trevo, "run", "--incoming", "tcp:127.0.0.1:%d" % port],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        try:
+            while not subprocess.run(["ss", "-Hltn", "sport = :%d" % port],
+                                     capture_output=True).stdout.strip():
+                time.sleep(0.01)
+            q.cmd("migrate", {"uri": "tcp:127.0.0.1:%d" % port})
+            if g.wait(60) != 0:
+                raise RuntimeError("trevo migration: %r" % g.err[-300:])
+            m = re.search(rb"completed: total-time (\d+) ms, downtime (\d+) ms, (\d+) bytes, "
+                          rb"\d+ rounds, running there (\d+) ms", g.err)
+            if not m:
+                raise RuntimeError("trevo migration: %r" % g.err[-300:])
+            return int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4))
+        finally:
+            g.kill()
+            d.kill()
+            d.wait()
+
+    def live_qemu(self, port):
+        sock = os.path.join(self.tmp, "lq.sock")
+        g, q = self.boot(self.qemu_cmd(sock), sock)
+        d = subprocess.Popen(self.qemu_cmd(sock + "-d", ["-incoming", "tcp:127.0.0.1:%d" % port]),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        try:
+            while not subprocess.run(["ss", "-Hltn", "sport = :%d" % port],
+                                     capture_output=True).stdout.strip():
+                time.sleep(0.01)
+            q.cmd("migrate", {"uri": "tcp:127.0.0.1:%d" % port})
+            while True:
+                r = q.cmd("query-migrate").get("return", {})
+                if r.get("status") in ("completed", "failed", "cancelled"):
+                    break
+                time.sleep(0.002)
+            if r.get("status") != "completed":
+                raise RuntimeError("qemu migration: %r" % r)
+            return r["total-time"], r["downtime"], r["ram"]["transferred"], None
+        finally:
+            g.kill()
+            d.kill()
+            d.wait()
+
     # -- QEMU ----------------------------------------------------------------
 
     def qemu_cmd(self, sock, extra=()):
@@ -184,19 +242,48 @@ def main():
     ap.add_argument("--trevo", default=os.path.join(ROOT, "build/trevo"))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-qemu", action="store_true")
+    ap.add_argument("--parts", default="snapshot,live")
     a = ap.parse_args()
+    parts = a.parts.split(",")
     if not os.path.exists(KERNEL):
         print("migrate: no default guest (make guest)")
         return 1
     b = Bench(a)
-    rows = []
+    rows, live = [], []
+    qemu = not a.no_qemu and shutil.which("qemu-system-riscv64")
     try:
-        for layout in ("zstd", "raw"):
-            rows.append(("trevo " + layout,) + b.trevo(layout))
-        if not a.no_qemu and shutil.which("qemu-system-riscv64"):
-            rows.append(("qemu migrate exec:cat",) + b.qemu())
+        if "snapshot" in parts:
+            for layout in ("zstd", "raw"):
+                rows.append(("trevo " + layout,) + b.trevo(layout))
+            if qemu:
+                rows.append(("qemu migrate exec:cat",) + b.qemu())
+        if "live" in parts:
+            port = 5600 + os.getpid() % 300
+            # Alternating, A B A B, so that the machine's load falls on both.
+            runs = {"trevo": [], "qemu": []}
+            for i in range(a.repeat):
+                runs["trevo"].append(b.live_trevo(port + 2 * i))
+                if qemu:
+                    runs["qemu"].append(b.live_qemu(port + 2 * i + 1))
+            for name in ("trevo", "qemu"):
+                if runs[name]:
+                    live.append((name, runs[name]))
     finally:
         shutil.rmtree(b.tmp, ignore_errors=True)
+    if live:
+        print("| live migration, loopback, idle guest | total time (ms) | downtime (ms) | "
+              "stop to running there (ms) | transferred (MiB) | runs (total/downtime) |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for name, rs in live:
+            there = [r[3] for r in rs if r[3] is not None]
+            print("| %s | %.0f | %.0f | %s | %.1f | %s |" % (
+                name, statistics.median(r[0] for r in rs), statistics.median(r[1] for r in rs),
+                "%.0f" % statistics.median(there) if there else "-",
+                statistics.median(r[2] for r in rs) / 1048576,
+                " ".join("%d/%d" % (r[0], r[1]) for r in rs)))
+        print()
+    if not rows:
+        return 0
     print("| | snapshot time (s) | file on disk (MiB) | file size (MiB) | "
           "restore to running (ms, median of %d) | restore to shell answer (ms) |" % a.repeat)
     print("| --- | --- | --- | --- | --- | --- |")

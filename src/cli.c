@@ -13,7 +13,8 @@ void cli_usage(FILE *f)
 	      "                 [--console stdio|pty|unix:PATH] [--qmp unix:PATH[,server]]\n"
 	      "                 [--no-reboot] [--cpu interp|jit|kvm] [--cpu-trace] [--sbi firmware|monitor]\n"
 	      "                 [--devices real|virtio] [--sandbox on|off]\n"
-	      "       trevo run --restore FILE [--console ...] [--qmp ...]\n"
+	      "       trevo run --restore FILE [--console ...] [--qmp ...] [--net tap:NAME]\n"
+	      "       trevo run --incoming tcp:HOST:PORT|unix:PATH [--console ...] [--qmp ...]\n"
 	      "       trevo qmp SOCKET COMMAND [key=value ...]\n"
 	      "       trevo bench [--modes native,full,para,hw,qemu-tcg,qemu-kvm] [--workloads W,...]\n"
 	      "                   [--repeat N] [--quick] [--json FILE] [--out DIR]\n"
@@ -30,6 +31,7 @@ enum {
 	OPT_MAX_INSNS, OPT_HELP, OPT_CPU, OPT_CPU_TRACE, OPT_SBI, OPT_DEVICES, OPT_NO_REBOOT, OPT_QMP,
 	OPT_RESTORE,
 	OPT_SANDBOX,
+	OPT_INCOMING,
 };
 
 static const struct option run_options[] = {
@@ -54,8 +56,38 @@ static const struct option run_options[] = {
 	{ "qmp", required_argument, NULL, OPT_QMP },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "sandbox", required_argument, NULL, OPT_SANDBOX },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* "tap:OLD[,opts]" -> "tap:NEW[,opts]", in storage that lives as long as
+ * the process (the configuration points at it until exit). */
+static char tap_specs[VM_MAX_NETS][160];
+
+int cli_apply_host_choices(struct vm_config *cfg, const char *const *tap_names, int nr_tap_names)
+{
+	int k = 0;
+
+	for (int i = 0; i < cfg->nr_nets && k < nr_tap_names; i++) {
+		const char *spec = cfg->nets[i], *rest;
+		if (strncmp(spec, "tap:", 4))
+			continue;
+		rest = spec + 4 + strcspn(spec + 4, ",");
+		if (snprintf(tap_specs[k], sizeof(tap_specs[k]), "tap:%s%s", tap_names[k], rest) >=
+		    (int)sizeof(tap_specs[k])) {
+			warn("--net tap:%s: name too long", tap_names[k]);
+			return -EINVAL;
+		}
+		cfg->nets[i] = tap_specs[k];
+		k++;
+	}
+	if (k < nr_tap_names) {
+		warn("--net tap:%s: the machine has only %d tap interface%s", tap_names[k], k,
+		     k == 1 ? "" : "s");
+		return -EINVAL;
+	}
+	return 0;
+}
 
 void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 {
@@ -71,7 +103,11 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", run_options, &longidx)) != -1) {
+		/* --net tap:NAME is a host-side choice too: beside --restore
+		 * or --incoming it renames the machine's tap interfaces. */
+		bool tap = opt == OPT_NET && !strncmp(optarg, "tap:", 4);
 		if (!machine_opt && opt != OPT_CONSOLE && opt != OPT_QMP && opt != OPT_RESTORE && opt != OPT_SANDBOX &&
+		    opt != OPT_INCOMING && !tap &&
 		    opt != OPT_HELP && opt != '?')
 			machine_opt = run_options[longidx].name;
 		switch (opt) {
@@ -153,6 +189,11 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 		case OPT_RESTORE:
 			cfg->restore = optarg;
 			break;
+		case OPT_INCOMING:
+			if (strncmp(optarg, "tcp:", 4) && strncmp(optarg, "unix:", 5))
+				die("bad --incoming '%s' (tcp:HOST:PORT or unix:PATH)", optarg);
+			cfg->incoming = optarg;
+			break;
 		case OPT_SANDBOX:
 			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
 				die("unknown --sandbox '%s' (on or off)", optarg);
@@ -170,9 +211,22 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 		die("unexpected argument '%s' (see trevo --help)", argv[optind]);
 	/* The machine comes from the snapshot; only host-side choices may be
 	 * made beside it. */
+	if (cfg->restore && cfg->incoming)
+		die("--restore and --incoming: the machine comes from one or the other");
+	if (cfg->incoming && machine_opt)
+		die("--incoming: the machine comes from the migration stream; only --console, --qmp, "
+		    "--net tap:NAME and --sandbox may be given beside it, not --%s", machine_opt);
 	if (cfg->restore && machine_opt)
-		die("--restore: the machine comes from the snapshot; only --console, --qmp and --sandbox "
-		    "may be given beside it, not --%s", machine_opt);
+		die("--restore: the machine comes from the snapshot; only --console, --qmp, "
+		    "--net tap:NAME and --sandbox may be given beside it, not --%s", machine_opt);
+	if (cfg->restore || cfg->incoming) {
+		/* Kept aside until the machine's own configuration is known
+		 * (cli_apply_host_choices). */
+		for (int i = 0; i < cfg->nr_nets; i++)
+			cfg->tap_names[i] = cfg->nets[i] + 4;
+		cfg->nr_tap_names = cfg->nr_nets;
+		cfg->nr_nets = 0;
+	}
 	/* The preset fills what was not chosen one by one. */
 	if (!cfg->engine)
 		cfg->engine = cfg->mode == MODE_HW ? "kvm" : "interp";

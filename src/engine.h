@@ -60,6 +60,15 @@ struct engine_ops {
 	/* Any thread: translated or decoded code for [gpa, gpa+len) is stale
 	 * (the host wrote guest RAM: loaders, snapshot restore). */
 	void (*invalidate_code)(struct vm *vm, uint64_t gpa, uint64_t len);
+	/* Live migration's dirty log (optional; NULL: the engine cannot
+	 * migrate). Both on the controller, while paused. dirty_log: start
+	 * (on) or stop marking pages the vCPUs write, in vm->mem's bitmaps
+	 * (gmem_dirty_page) or in a log of the engine's own; dirty_sync, just
+	 * before the bitmaps are fetched and cleared: move the engine's own
+	 * log into them, or arm the tracking again for the pages marked. 0 or
+	 * -errno. */
+	int (*dirty_log)(struct vm *vm, bool on);
+	int (*dirty_sync)(struct vm *vm);
 	/* Counters of one vCPU (instructions, traps or exits by reason,
 	 * interrupts, hypercalls); racy reads are fine. */
 	void (*vcpu_stats)(struct vm *vm, int cpu, const struct stats_sink *s);

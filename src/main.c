@@ -13,6 +13,7 @@
 #include "host/qmp.h"
 #include "host/console.h"
 #include "host/loop.h"
+#include "migrate/migration.h"
 #include "migrate/snapshot.h"
 #include "host/seccomp.h"
 #include "vm.h"
@@ -45,15 +46,29 @@ static int cmd_run(int argc, char **argv)
 	struct vm_config cfg;
 	static struct vm vm; /* static: what hangs off it stays reachable at exit */
 	static struct snapshot *snap;
+	static struct incoming *incoming;
 
 	cli_parse_run(argc, argv, &cfg);
 	seccomp_setup(!cfg.no_sandbox);
 	memset(&vm, 0, sizeof(vm));
+	const char *tap_names[VM_MAX_NETS];
+	int nr_tap_names = cfg.nr_tap_names;
+
+	memcpy(tap_names, cfg.tap_names, sizeof(tap_names));
 	if (cfg.restore) {
-		if (snapshot_open(cfg.restore, &cfg, &snap))
+		if (snapshot_open(cfg.restore, &cfg, &snap) ||
+		    cli_apply_host_choices(&cfg, tap_names, nr_tap_names))
 			return EXIT_USAGE;  /* snapshot_open said why */
 		vm.restore = snapshot_restore;
 		vm.restore_ctx = snap;
+	}
+	if (cfg.incoming) {
+		if (migration_incoming_open(cfg.incoming, &cfg, &incoming) ||
+		    cli_apply_host_choices(&cfg, tap_names, nr_tap_names))
+			return EXIT_USAGE;  /* it said why */
+		vm.restore = migration_incoming_restore;
+		vm.restore_ctx = incoming;
+		vm.restored_running = migration_incoming_running;
 	}
 	vm.cfg = &cfg;
 	/* The host side every machine needs: the I/O event loop (each machine

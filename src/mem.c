@@ -1,5 +1,6 @@
 #include "mem.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -19,8 +20,12 @@ int gmem_add_region(struct guest_mem *m, uint64_t gpa, uint64_t size)
 
 void gmem_free(struct guest_mem *m)
 {
-	for (int i = 0; i < m->nr_regions; i++)
+	for (int i = 0; i < m->nr_regions; i++) {
 		munmap(m->region[i].host, m->region[i].size);
+		free((void *)m->dirty[i]);
+		m->dirty[i] = NULL;
+	}
+	atomic_store(&m->logging, 0);
 	m->nr_regions = 0;
 }
 
@@ -97,9 +102,75 @@ int gmem_write(struct guest_mem *m, uint64_t gpa, const void *buf, uint64_t len)
 {
 	if (copy_range(m, gpa, (uint8_t *)buf, len, true))
 		return -EFAULT;
-	if (m->on_dma_write && len)
-		m->on_dma_write(m->on_dma_write_opaque, gpa, len);
+	gmem_dma_written(m, gpa, len);
 	return 0;
+}
+
+void gmem_dma_written(struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	if (!len)
+		return;
+	gmem_dirty_mark(m, gpa, len);
+	if (m->on_dma_write)
+		m->on_dma_write(m->on_dma_write_opaque, gpa, len);
+}
+
+static uint64_t bitmap_words(const struct mem_region *r)
+{
+	return (r->size / 4096 + 63) / 64;
+}
+
+int gmem_dirty_start(struct guest_mem *m)
+{
+	for (int i = 0; i < m->nr_regions; i++) {
+		uint64_t n = bitmap_words(&m->region[i]);
+		if (!m->dirty[i] && !(m->dirty[i] = calloc(n, 8)))
+			return -ENOMEM;
+		for (uint64_t w = 0; w < n; w++)
+			atomic_store_explicit(&m->dirty[i][w], 0, memory_order_relaxed);
+	}
+	atomic_store(&m->logging, 1);
+	return 0;
+}
+
+void gmem_dirty_stop(struct guest_mem *m)
+{
+	atomic_store(&m->logging, 0);
+}
+
+void gmem_dirty_mark(struct guest_mem *m, uint64_t gpa, uint64_t len)
+{
+	if (!atomic_load_explicit(&m->logging, memory_order_relaxed) || !len)
+		return;
+	/* Page by page through whatever regions the range touches; bytes
+	 * outside RAM were refused before they were written. */
+	for (int i = 0; i < m->nr_regions; i++) {
+		const struct mem_region *r = &m->region[i];
+		uint64_t lo = gpa > r->gpa ? gpa : r->gpa, end = gpa + len, rend = r->gpa + r->size;
+		if (!m->dirty[i] || end <= lo || lo >= rend)
+			continue;
+		if (end > rend || end < gpa)
+			end = rend;
+		for (uint64_t p = (lo - r->gpa) / 4096; p <= (end - 1 - r->gpa) / 4096; p++)
+			gmem_dirty_page(m, i, p);
+	}
+}
+
+uint64_t gmem_dirty_fetch(struct guest_mem *m, int r, uint64_t *out)
+{
+	uint64_t n, count = 0;
+
+	if (r < 0 || r >= m->nr_regions || !m->dirty[r])
+		return 0;
+	n = bitmap_words(&m->region[r]);
+	for (uint64_t w = 0; w < n; w++) {
+		uint64_t v = atomic_load_explicit(&m->dirty[r][w], memory_order_relaxed);
+		if (v)
+			v = atomic_exchange_explicit(&m->dirty[r][w], 0, memory_order_acq_rel);
+		out[w] |= v;
+		count += (uint64_t)__builtin_popcountll(v);
+	}
+	return count;
 }
 
 int gmem_read16(const struct guest_mem *m, uint64_t gpa, uint16_t *v)

@@ -8,6 +8,8 @@
 
 #include "common.h"
 
+#include <stdatomic.h>
+
 #define GMEM_MAX_REGIONS 4
 
 struct mem_region {
@@ -23,6 +25,14 @@ struct guest_mem {
 	 * can drop instructions it decoded from those bytes. NULL for KVM. */
 	void (*on_dma_write)(void *opaque, uint64_t gpa, uint64_t len);
 	void *on_dma_write_opaque;
+	/* Dirty log for live migration (src/migrate/migration.c): one bit per
+	 * 4 KiB page of each region, set (atomic OR, any thread) by every
+	 * write to guest RAM that the CPU engine does not log itself: device
+	 * DMA, loaders, and the software CPU's stores while logging is on. The
+	 * bitmaps live until gmem_free once allocated, so a late writer never
+	 * touches freed memory. */
+	_Atomic(uint64_t) *dirty[GMEM_MAX_REGIONS];
+	_Atomic int logging;
 };
 
 /* Map size bytes of anonymous RAM at guest-physical gpa. -ENOMEM, -EINVAL. */
@@ -37,6 +47,30 @@ void *gmem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
  * only if they are contiguous. 0 or -EFAULT (nothing copied). */
 int gmem_read(const struct guest_mem *m, uint64_t gpa, void *buf, uint64_t len);
 int gmem_write(struct guest_mem *m, uint64_t gpa, const void *buf, uint64_t len);
+
+/* Devices call this after writing guest RAM through a host pointer
+ * (DMA): the page joins the dirty log and the CPU engine hears of it
+ * (on_dma_write). gmem_write calls it itself. */
+void gmem_dma_written(struct guest_mem *m, uint64_t gpa, uint64_t len);
+
+/* Dirty logging. start: allocate (first time) and clear the bitmaps,
+ * then log; stop: no more logging. 0 or -ENOMEM. */
+int gmem_dirty_start(struct guest_mem *m);
+void gmem_dirty_stop(struct guest_mem *m);
+/* Mark [gpa, gpa+len) dirty when logging (any thread; cheap when not). */
+void gmem_dirty_mark(struct guest_mem *m, uint64_t gpa, uint64_t len);
+/* Page p of region r dirty: one relaxed load when it already is. */
+static inline void gmem_dirty_page(struct guest_mem *m, int r, uint64_t p)
+{
+	_Atomic(uint64_t) *w = &m->dirty[r][p / 64];
+	uint64_t bit = 1ULL << (p % 64);
+
+	if (!(atomic_load_explicit(w, memory_order_relaxed) & bit))
+		atomic_fetch_or_explicit(w, bit, memory_order_relaxed);
+}
+/* Move region r's dirty bits into out (bit p of word p/64; OR-ed into what
+ * out holds) and clear them; returns how many were set. */
+uint64_t gmem_dirty_fetch(struct guest_mem *m, int r, uint64_t *out);
 
 /* Little-endian scalar helpers for device models (virtqueue rings etc.). */
 int gmem_read16(const struct guest_mem *m, uint64_t gpa, uint16_t *v);

@@ -37,6 +37,10 @@ struct vm_config {
 	uint64_t max_insns;           /* software CPU: stop after this many (0: no limit) */
 	bool cpu_trace;               /* --cpu-trace: the translator prints each block */
 	const char *restore;          /* --restore FILE: the machine comes from it */
+	const char *incoming;         /* --incoming tcp:H:P|unix:PATH: from a migration */
+	/* --net tap:NAME beside --restore/--incoming: the machine's tap
+	 * interfaces renamed, in order (cli_apply_host_choices). */
+	const char *tap_names[VM_MAX_NETS]; int nr_tap_names;
 };
 
 struct mmio_region {
@@ -120,6 +124,10 @@ struct board_ops {
 	/* After the blobs were copied back and engine/devices were reset: set
 	 * the boot registers of the vCPUs (first boot and every reset). */
 	int (*reset)(struct vm *vm);
+	/* Restoring (vm->restore set): whether load may wait for the first
+	 * system reset, which is the only use of the images a restored
+	 * machine has (optional; NULL: load at once). */
+	bool (*load_can_wait)(struct vm *vm);
 	/* Board's own state for snapshots (optional). */
 	int (*state)(struct vm *vm, struct vmstate *s);
 	void (*destroy)(struct vm *vm);
@@ -182,6 +190,14 @@ struct vm {
 	 * board's reset; prints its own one-line reason on failure. */
 	int (*restore)(struct vm *vm, void *ctx);
 	void *restore_ctx;
+	/* Called once the restored machine's vCPUs run (an incoming migration
+	 * tells its source so); optional. */
+	void (*restored_running)(struct vm *vm, void *ctx);
+	/* Restored without its images (board->load_can_wait): the first
+	 * system reset loads them. Controller only. */
+	bool images_pending;
+	/* Live migration's state on the source (src/migrate/migration.c). */
+	struct migration *migration;
 };
 
 /* A CPU's access to a physical address that is not RAM: the device's

@@ -13,6 +13,7 @@
 #include "host/loop.h"
 #include "host/qmp.h"
 #include "host/seccomp.h"
+#include "migrate/migration.h"
 #include "stats.h"
 #include "vm.h"
 
@@ -51,6 +52,13 @@ static void machine_resume(struct vm *vm)
  * qemu_system_reset: devices, vCPUs, ROM blobs, then the board). Paused. */
 static int machine_reset(struct vm *vm)
 {
+	if (vm->images_pending) {
+		/* A restored machine's first reset: its images, read now
+		 * (vm_load_blob keeps them; the loop below writes them). */
+		if (vm->board->load(vm))
+			return -EINVAL;  /* the loader said why */
+		vm->images_pending = false;
+	}
 	DEVICES_CALL(vm, reset);
 	vm->engine->reset(vm);
 	for (struct vm_blob *b = vm->blobs; b; b = b->next) {
@@ -274,6 +282,7 @@ static void vm_teardown(struct vm *vm)
 {
 	struct device *d = vm->devices;
 
+	migration_teardown(vm);
 	if (vm->engine && vm->engine_state)
 		vm->engine->destroy(vm);
 	loop_stop(vm->loop);
@@ -314,6 +323,7 @@ int vm_run(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
 	pthread_condattr_t ca;
+	uint64_t t0, t1, t2;
 	int status, why, err;
 
 	pthread_mutex_init(&vm->ctl_lock, NULL);
@@ -329,12 +339,23 @@ int vm_run(struct vm *vm)
 	vm->board = board_find(vm->engine->arch);
 	if (!vm->board)
 		die("--cpu %s: no board for its architecture in this build", cfg->engine);
+	t0 = host_ns();
 	if ((err = vm->board->create(vm)))
 		fail_start(vm, "cannot build the machine", err);
+	t1 = host_ns();
 	if (vm_create_user_devices(vm))
 		exit(EXIT_USAGE);  /* the device said why */
-	if (vm->board->load(vm))
+	t2 = host_ns();
+	/* A restore replaces all of RAM, so the images only matter at a
+	 * system reset: reading them can wait for it where the board says
+	 * nothing else hangs on them (restore time; Firecracker restores
+	 * without the kernel at hand at all). */
+	if (vm->restore && vm->board->load_can_wait && vm->board->load_can_wait(vm))
+		vm->images_pending = true;
+	else if (vm->board->load(vm))
 		exit(EXIT_USAGE);  /* the loader said why */
+	debug("vm: board %.1f ms, devices %.1f ms, images %.1f ms", (double)(t1 - t0) / 1e6,
+	      (double)(t2 - t1) / 1e6, (double)(host_ns() - t2) / 1e6);
 	if (vm->restore) {
 		if (vm->restore(vm, vm->restore_ctx))
 			exit(EXIT_USAGE);  /* the restore said why */
@@ -345,9 +366,13 @@ int vm_run(struct vm *vm)
 		exit(EXIT_USAGE);  /* qmp_start said why */
 	if (loop_start(vm->loop))
 		die_host("cannot start the I/O thread");
+	if ((err = migration_setup(vm)))
+		die_host("cannot start the migration thread: %s", strerror(-err));
 	set_state(vm, VM_STATE_RUNNING);
 	if ((err = vm->engine->start(vm)))
 		die_host("cannot start the vCPUs: %s", strerror(-err));
+	if (vm->restored_running)
+		vm->restored_running(vm, vm->restore_ctx);
 
 	seccomp_enter(SECCOMP_MAIN);  /* set-up is over: every thread exists */
 	controller(vm);

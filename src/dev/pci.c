@@ -332,10 +332,7 @@ void *pci_dma_ptr(struct pci_dev *d, uint64_t addr, uint64_t len)
 
 void pci_dma_written(struct pci_dev *d, uint64_t addr, uint64_t len)
 {
-	struct guest_mem *m = dev_mem(d);
-
-	if (m->on_dma_write && len)
-		m->on_dma_write(m->on_dma_write_opaque, addr, len);
+	gmem_dma_written(dev_mem(d), addr, len);
 }
 
 /* --- the host's windows --------------------------------------------------- */

@@ -34,8 +34,7 @@ static const struct mem_region *ram_at(const struct guest_mem *m, uint64_t gpa, 
 
 void virtio_dma_written(struct guest_mem *mem, uint64_t gpa, uint64_t len)
 {
-	if (mem->on_dma_write && len)
-		mem->on_dma_write(mem->on_dma_write_opaque, gpa, len);
+	gmem_dma_written(mem, gpa, len);
 }
 
 /* ---- ring mapping ------------------------------------------------------ */

@@ -14,7 +14,10 @@ struct blockfile;
  * prefixes the one-line message on bad input (-EINVAL). */
 int blockfile_parse_spec(const char *who, const char *spec, char **path, bool *readonly);
 
-/* Open path read-write (or read-only). NULL and *err = -errno on failure. */
+/* An NBD URI (nbd://, nbd+unix://) rather than a file name. */
+bool blockfile_is_nbd(const char *path);
+/* Open path (a file, or an NBD URI) read-write (or read-only). NULL and
+ * *err = -errno on failure. */
 struct blockfile *blockfile_open(const char *path, bool readonly, int *err);
 void blockfile_close(struct blockfile *b);
 uint64_t blockfile_size(const struct blockfile *b);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "../common.h"
+#include "../migrate/migration.h"
 #include "../migrate/snapshot.h"
 #include "../stats.h"
 #include "../vm.h"
@@ -339,6 +340,79 @@ static void cmd_snapshot_save(struct qmp_session *s, const struct json *args,
 		control_result(err, ret, e);
 }
 
+/* Live migration (qemu-qmp-ref(7): migrate, query-migrate, migrate_cancel,
+ * migrate-set-parameters, query-migrate-parameters). migrate returns at
+ * once; its progress and outcome are query-migrate's. */
+static void cmd_migrate(struct qmp_session *s, const struct json *args,
+			struct json_writer *ret, struct qmp_error *e)
+{
+	const struct json *uri = json_get(args, "uri");
+	char why[300];
+
+	if (!uri || !uri->len || strlen(uri->str) != uri->len) {
+		set_error(e, GENERIC, "migrate needs a 'uri' (tcp:HOST:PORT or unix:PATH)");
+		return;
+	}
+	if (!vm_enter(s, e))
+		return;
+	if (migration_start(s->vm, uri->str, why, sizeof(why)))
+		set_error(e, GENERIC, "migrate: %s", why);
+	else
+		empty_return(ret);
+	vm_leave(s);
+}
+
+static void cmd_query_migrate(struct qmp_session *s, const struct json *args,
+			      struct json_writer *ret, struct qmp_error *e)
+{
+	(void)args;
+	/* Under the guard: the migration's state goes with the VM. */
+	if (!vm_enter(s, e))
+		return;
+	migration_info(s->vm, ret);
+	vm_leave(s);
+}
+
+static void cmd_migrate_cancel(struct qmp_session *s, const struct json *args,
+			       struct json_writer *ret, struct qmp_error *e)
+{
+	(void)args;
+	if (!vm_enter(s, e))
+		return;
+	migration_cancel(s->vm);
+	empty_return(ret);
+	vm_leave(s);
+}
+
+static void cmd_migrate_set_parameters(struct qmp_session *s, const struct json *args,
+				       struct json_writer *ret, struct qmp_error *e)
+{
+	const struct json *dl = json_get(args, "downtime-limit"), *bw = json_get(args, "max-bandwidth");
+	char why[200];
+
+	if ((dl && dl->i < 0) || (bw && bw->i < 0)) {
+		set_error(e, GENERIC, "migrate-set-parameters: values must not be negative");
+		return;
+	}
+	if (!vm_enter(s, e))
+		return;
+	if (migration_set_parameters(s->vm, dl ? dl->i : -1, bw ? bw->i : -1, why, sizeof(why)))
+		set_error(e, GENERIC, "migrate-set-parameters: %s", why);
+	else
+		empty_return(ret);
+	vm_leave(s);
+}
+
+static void cmd_query_migrate_parameters(struct qmp_session *s, const struct json *args,
+					 struct json_writer *ret, struct qmp_error *e)
+{
+	(void)args;
+	if (!vm_enter(s, e))
+		return;
+	migration_parameters(s->vm, ret);
+	vm_leave(s);
+}
+
 static const struct qmp_command commands[] = {
 	{ "qmp_capabilities", cmd_capabilities, { { "enable", JSON_ARRAY } } },
 	{ "query-status", cmd_query_status, { { 0 } } },
@@ -352,6 +426,12 @@ static const struct qmp_command commands[] = {
 	{ "query-stats", cmd_query_stats, { { "target", JSON_STRING } } },
 	{ "snapshot-save", cmd_snapshot_save,
 	  { { "file", JSON_STRING }, { "stop", JSON_BOOL }, { "raw", JSON_BOOL } } },
+	{ "migrate", cmd_migrate, { { "uri", JSON_STRING } } },
+	{ "query-migrate", cmd_query_migrate, { { 0 } } },
+	{ "migrate_cancel", cmd_migrate_cancel, { { 0 } } },
+	{ "migrate-set-parameters", cmd_migrate_set_parameters,
+	  { { "downtime-limit", JSON_INT }, { "max-bandwidth", JSON_INT } } },
+	{ "query-migrate-parameters", cmd_query_migrate_parameters, { { 0 } } },
 };
 
 static void write_version(struct json_writer *w)

@@ -189,8 +189,12 @@ static const struct allow snapshot_writer[] = {
 	END,
 };
 
-/* virtio-blk's worker: requests on the open image, nothing else. */
+/* virtio-blk's worker: requests on the open image, nothing else; for a
+ * network block device (libnbd, connected at set-up) its socket's
+ * traffic. */
 static const struct allow blk_worker[] = {
+	ALLOW(sendto), ALLOW(recvfrom), ALLOW(sendmsg), ALLOW(recvmsg),
+	ALLOW(poll), ALLOW(ppoll),
 	ALLOW(read),           /* the kick eventfd */
 	ALLOW(preadv),
 	ALLOW(pwritev),
@@ -244,6 +248,34 @@ static const struct allow qmp[] = {
 	END,
 };
 
+/* Live migration's sender: one stream socket to the destination, which it
+ * makes itself when QMP migrate names it (socket, connect; timeouts by
+ * setsockopt); /proc/self/pagemap (read-only) to skip RAM the host never
+ * mapped; stat() of the disk images; KVM_GET_DIRTY_LOG for the pages
+ * KVM's vCPUs wrote. */
+static const struct allow migration_sender[] = {
+	ALLOW(socket), ALLOW(connect), ALLOW(setsockopt), ALLOW(getsockopt),
+	ALLOW(sendto), ALLOW(sendmsg), ALLOW(recvfrom), ALLOW(recvmsg), ALLOW(read),
+	ALLOW(poll), ALLOW(ppoll), ALLOW(shutdown), ALLOW(close), ALLOW(fcntl),
+	ALLOW_IF(openat, 2, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY),
+	ALLOW(pread64),
+	ALLOW(newfstatat),     /* the disks' identity (size) for the stream's header */
+	ALLOW_IOCTL(KVM_GET_DIRTY_LOG),
+	END,
+};
+
+/* The last phase of a live migration runs on the controller with the
+ * machine paused (vm_call_paused): it turns KVM's dirty logging off (a
+ * memory slot set again), reads the last dirty log, sends the rest on the
+ * stream (sendto, in device_registers) and reads the destination's
+ * answer (recvfrom). */
+static const struct allow migration_final[] = {
+	ALLOW_IOCTL(KVM_SET_USER_MEMORY_REGION),
+	ALLOW_IOCTL(KVM_GET_DIRTY_LOG),
+	ALLOW(recvfrom),
+	END,
+};
+
 static const struct allow console_reader[] = {
 	ALLOW(read),
 	ALLOW(poll),
@@ -275,7 +307,7 @@ static const struct kind {
 	const char *name;
 	const struct allow *part[MAX_PARTS];
 } kinds[SECCOMP_NR_THREADS] = {
-	[SECCOMP_MAIN] = { "main (controller)", { base, controller, kvm_irq, device_registers, snapshot_writer } },
+	[SECCOMP_MAIN] = { "main (controller)", { base, controller, kvm_irq, device_registers, snapshot_writer, migration_final } },
 	[SECCOMP_VCPU_INTERP] = { "vCPU (interp)", { base, device_registers } },
 	[SECCOMP_VCPU_KVM] = { "vCPU (kvm)", { base, device_registers, kvm_irq, vcpu_kvm } },
 	[SECCOMP_KVM_WATCHER] = { "KVM halt watcher", { base } },
@@ -284,6 +316,7 @@ static const struct kind {
 	[SECCOMP_EVENT_LOOP] = { "event loop", { base, event_loop, kvm_irq, device_registers } },
 	[SECCOMP_QMP] = { "QMP", { base, qmp } },
 	[SECCOMP_CONSOLE_READER] = { "console reader", { base, console_reader } },
+	[SECCOMP_MIGRATION] = { "migration sender", { base, migration_sender } },
 };
 
 static bool enabled;

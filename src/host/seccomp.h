@@ -16,6 +16,7 @@ enum seccomp_thread {
 	SECCOMP_EVENT_LOOP,    /* the VM's event loop (src/host/loop.c) */
 	SECCOMP_QMP,           /* the QMP server thread */
 	SECCOMP_CONSOLE_READER,/* the console's reader for a regular-file stdin */
+	SECCOMP_MIGRATION,     /* live migration's sender (src/migrate/migration.c) */
 	SECCOMP_NR_THREADS,
 };
 

@@ -59,6 +59,7 @@
 #include <zstd.h>
 
 #include "../engine.h"
+#include "../host/blockfile.h"
 #include "../vm.h"
 #include "../vmstate.h"
 
@@ -218,11 +219,92 @@ static int disk_identity(const char *spec, struct disk_id *id)
 
 	if (disk_path(spec, path, sizeof(path)))
 		return -ENAMETOOLONG;
+	/* A network block device is shared storage with no identity to check
+	 * here (its server is the user's): recorded as zeros. */
+	if (blockfile_is_nbd(path)) {
+		*id = (struct disk_id){ 0 };
+		return 0;
+	}
 	if (stat(path, &st))
 		return -errno;
 	*id = (struct disk_id){ (uint64_t)st.st_dev, (uint64_t)st.st_ino, (uint64_t)st.st_size,
 				(uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec };
 	return 0;
+}
+
+/* ---- the configuration for the migration stream ------------------------ */
+
+int snapshot_config_save(struct vm *vm, struct vmstate *s, char *why, size_t why_len)
+{
+	struct disk_id disk[VM_MAX_DISKS] = { 0 };
+	struct snap_config c = { .cfg = vm->cfg, .disk = disk };
+	int err;
+
+	for (int i = 0; i < vm->cfg->nr_disks; i++) {
+		if ((err = disk_identity(vm->cfg->disks[i], &disk[i]))) {
+			snprintf(why, why_len, "disk %s: %s", vm->cfg->disks[i], strerror(-err));
+			return err;
+		}
+	}
+	vms_init_save(s);
+	if ((err = config_state(s, &c)))
+		snprintf(why, why_len, "configuration: %s", strerror(-err));
+	return err;
+}
+
+int snapshot_config_load(const void *buf, size_t len, struct vm_config *cfg,
+			 struct snapshot **owner, char *why, size_t why_len)
+{
+	struct snapshot *snap = calloc(1, sizeof(*snap));
+	struct vm_config nc = { 0 };
+	struct snap_config c = { .cfg = &nc };
+	struct vmstate s;
+	const struct engine_ops *e;
+
+	*owner = NULL;
+	if (!snap) {
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	snap->fd = -1;
+	c.snap = snap;
+	c.disk = snap->disk;
+	vms_init_load(&s, buf, len);
+	if (config_state(&s, &c) || s.pos != s.len) {
+		snprintf(why, why_len, "bad machine configuration");
+		goto fail;
+	}
+	e = engine_find(nc.engine);
+	if (!e) {
+		snprintf(why, why_len, "engine %s, which this build does not have", nc.engine);
+		goto fail;
+	}
+	/* Shared storage: the image goes on changing on the source until it
+	 * stops, so only its size is compared. */
+	for (int i = 0; i < nc.nr_disks; i++) {
+		struct disk_id now;
+		int err = disk_identity(nc.disks[i], &now);
+		if (err) {
+			snprintf(why, why_len, "disk %s: %s", nc.disks[i], strerror(-err));
+			goto fail;
+		}
+		if (now.size != snap->disk[i].size) {
+			snprintf(why, why_len, "disk %s: %llu bytes here, %llu on the source",
+				 nc.disks[i], (unsigned long long)now.size,
+				 (unsigned long long)snap->disk[i].size);
+			goto fail;
+		}
+	}
+	nc.console = cfg->console;
+	nc.qmp = cfg->qmp;
+	nc.no_sandbox = cfg->no_sandbox;
+	nc.incoming = cfg->incoming;
+	*cfg = nc;
+	*owner = snap;
+	return 0;
+fail:
+	snapshot_close(snap);
+	return -EINVAL;
 }
 
 /* ---- writing ------------------------------------------------------------ */

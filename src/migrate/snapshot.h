@@ -33,4 +33,14 @@ int snapshot_open(const char *path, struct vm_config *cfg, struct snapshot **out
 int snapshot_restore(struct vm *vm, void *snapshot);
 void snapshot_close(struct snapshot *s);
 
+struct vmstate;
+/* The machine configuration as in a snapshot's header, for the migration
+ * stream (migration.c): save into a fresh vmstate (vms_free it), load into
+ * *cfg keeping the host-side choices, the strings owned by *owner
+ * (snapshot_close). Disks must exist with the recorded size. 0, or -errno
+ * with a reason in why. */
+int snapshot_config_save(struct vm *vm, struct vmstate *s, char *why, size_t why_len);
+int snapshot_config_load(const void *buf, size_t len, struct vm_config *cfg,
+			 struct snapshot **owner, char *why, size_t why_len);
+
 #endif

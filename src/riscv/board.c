@@ -559,6 +559,24 @@ static int board_load(struct vm *vm)
 	return 0;
 }
 
+/* Loading waits for a reset unless the firmware is an ELF, which may have
+ * an HTIF tohost that a running machine needs watched (board_load). */
+static bool board_load_can_wait(struct vm *vm)
+{
+	unsigned char magic[4] = { 0 };
+	FILE *f;
+
+	if (!vm->cfg->firmware)
+		return true;
+	f = fopen(vm->cfg->firmware, "rb");
+	if (!f)
+		return false;  /* board_load says why */
+	if (fread(magic, 1, 4, f) != 4)
+		magic[0] = 0;
+	fclose(f);
+	return memcmp(magic, "\x7f" "ELF", 4) != 0;
+}
+
 /* Where the harts start, at power-on and after every reset: full mode,
  * every hart in M-mode at the reset ROM (it passes hartid and the device
  * tree to the firmware); para mode, hart 0 in S-mode at the kernel with
@@ -619,6 +637,7 @@ static const struct board_ops riscv_virt_board = {
 	.arch = VCPU_ARCH_RISCV64,
 	.create = board_create,
 	.load = board_load,
+	.load_can_wait = board_load_can_wait,
 	.reset = board_reset,
 	.state = board_state,
 	.destroy = board_destroy,

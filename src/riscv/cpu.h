@@ -138,6 +138,11 @@ struct hart {
 #define MAX_HARTS 8
 #define PAGE_CODE  1
 #define PAGE_WATCH 2
+/* Live migration's dirty log is armed for the page: it is kept out of the
+ * write TLB, so the next store takes the slow path, which marks the page in
+ * vm->mem's dirty bitmap and clears the flag (as KVM write-protects). Set
+ * only while the harts are parked (rv_dirty_log, rv_dirty_rearm). */
+#define PAGE_DIRTY_LOG 4
 
 /* The software CPU as an engine (engine.c "interp"): the harts and what they
  * share. It knows guest RAM and the VM's bus, never the board: devices are
@@ -206,6 +211,14 @@ void rv_watch_page(struct rv_cpu *m, uint64_t pa, void (*fn)(void *, uint64_t, u
 		   void *opaque);
 
 #define MTIME_HZ 10000000ULL               /* 10 MHz timebase */
+
+/* Dirty logging for live migration (engine op dirty_log): on sets
+ * PAGE_DIRTY_LOG on every RAM page and drops every hart's write TLB. The
+ * harts must be parked. */
+void rv_dirty_log(struct rv_cpu *m, bool on);
+/* Before the bitmap is fetched (harts parked): arm the log again for every
+ * page marked in it, and drop every hart's write TLB. */
+void rv_dirty_rearm(struct rv_cpu *m);
 
 /* --- interface used by the board and devices --- */
 

@@ -430,6 +430,19 @@ static void interp_destroy(struct vm *vm)
 	vm->engine_state = NULL;
 }
 
+/* The stores themselves mark the bitmap (mmu.c, PAGE_DIRTY_LOG). */
+static int interp_dirty_log(struct vm *vm, bool on)
+{
+	rv_dirty_log(rv_cpu_of(vm), on);
+	return 0;
+}
+
+static int interp_dirty_sync(struct vm *vm)
+{
+	rv_dirty_rearm(rv_cpu_of(vm));
+	return 0;
+}
+
 static const struct engine_ops interp_engine = {
 	.name = "interp",
 	.arch = VCPU_ARCH_RISCV64,
@@ -442,6 +455,8 @@ static const struct engine_ops interp_engine = {
 	.get_vcpu = interp_get_vcpu,
 	.set_vcpu = interp_set_vcpu,
 	.invalidate_code = interp_invalidate_code,
+	.dirty_log = interp_dirty_log,
+	.dirty_sync = interp_dirty_sync,
 	.vcpu_stats = interp_vcpu_stats,
 	.vcpu_thread_id = interp_vcpu_thread_id,
 	.destroy = interp_destroy,

@@ -52,6 +52,17 @@ static uint8_t *phys_ptr(struct rv_cpu *m, uint64_t pa, unsigned len, bool rom)
 	return NULL;
 }
 
+/* A store, AMO or page-walk A/D update by the CPU to RAM page `page`
+ * (main RAM is guest memory region 0): the first one after the log was
+ * (re)armed marks the page and lets it into the write TLB again. */
+static inline void rv_dirty_note(struct rv_cpu *m, uint64_t page)
+{
+	if (unlikely(m->page_flags[page] & PAGE_DIRTY_LOG)) {
+		gmem_dirty_page(&m->vm->mem, 0, page);
+		__atomic_fetch_and(&m->page_flags[page], (uint8_t)~PAGE_DIRTY_LOG, __ATOMIC_RELAXED);
+	}
+}
+
 int mmu_translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa)
 {
 	int priv = h->priv;
@@ -109,6 +120,7 @@ int mmu_translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa)
 		if (!(pte & PTE_A) || (acc == ACC_WRITE && !(pte & PTE_D))) {
 			pte |= PTE_A | (acc == ACC_WRITE ? PTE_D : 0);
 			memcpy(p, &pte, 8);
+			rv_dirty_note(h->cpu, (pte_addr - h->cpu->ram_base) >> 12);
 		}
 		ppn |= (va >> 12) & ((1ULL << (9 * lvl)) - 1);
 		*pa = (ppn << 12) | (va & 0xfff);
@@ -188,6 +200,7 @@ static int store_one(struct hart *h, uint64_t va, unsigned size, uint64_t val)
 	memcpy(p, &val, size);
 	page = (pa - m->ram_base) >> 12;
 	if (unlikely(m->page_flags[page])) {
+		rv_dirty_note(m, page);
 		if (m->page_flags[page] & PAGE_CODE) {
 			code_invalidate_page(m, page);
 			ret = 1;
@@ -242,6 +255,8 @@ void *mmu_amo_ptr(struct hart *h, uint64_t va, unsigned size, bool is_lr)
 		return NULL;
 	}
 	page = (pa - m->ram_base) >> 12;
+	if (!is_lr)
+		rv_dirty_note(m, page);
 	if (!is_lr && unlikely(m->page_flags[page] & PAGE_CODE))
 		code_invalidate_page(m, page);
 	h->amo_pa = pa;
@@ -283,6 +298,39 @@ uint8_t *mmu_fetch_page(struct hart *h, uint64_t pc, uint64_t *pa_out)
 	tlb_fill(e, pc, pa, p);
 	*pa_out = pa;
 	return p - (pa & 0xfff);
+}
+
+void rv_dirty_log(struct rv_cpu *m, bool on)
+{
+	uint64_t pages = m->ram_size >> 12;
+
+	for (uint64_t p = 0; p < pages; p++)
+		m->page_flags[p] = on ? m->page_flags[p] | PAGE_DIRTY_LOG
+				      : m->page_flags[p] & ~PAGE_DIRTY_LOG;
+	for (int i = 0; i < m->nr_harts; i++)
+		for (unsigned j = 0; j < TLB_SIZE; j++)
+			m->harts[i]->tlb_w[j].vpn = TLB_INVALID;
+}
+
+void rv_dirty_rearm(struct rv_cpu *m)
+{
+	_Atomic(uint64_t) *map = m->vm->mem.dirty[0];
+	uint64_t pages = m->ram_size >> 12;
+
+	if (!map)
+		return;
+	for (uint64_t w = 0; w < (pages + 63) / 64; w++) {
+		uint64_t v = atomic_load_explicit(&map[w], memory_order_relaxed);
+		while (v) {
+			uint64_t p = w * 64 + (uint64_t)__builtin_ctzll(v);
+			v &= v - 1;
+			if (p < pages)
+				m->page_flags[p] |= PAGE_DIRTY_LOG;
+		}
+	}
+	for (int i = 0; i < m->nr_harts; i++)
+		for (unsigned j = 0; j < TLB_SIZE; j++)
+			m->harts[i]->tlb_w[j].vpn = TLB_INVALID;
 }
 
 void mmu_drop_write_mappings(struct rv_cpu *m, uint64_t pa_page)

@@ -175,7 +175,7 @@ static void dbcn(struct hart *h, uint64_t fid)
 		if (con && n)
 			got = console_read(con, p, n);
 		if (got)
-			code_note_dma(m, pa, got);
+			gmem_dma_written(&m->vm->mem, pa, got);
 		return ret(h, SBI_SUCCESS, got);
 	}
 	case 2: { /* write_byte */

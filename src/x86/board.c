@@ -47,6 +47,13 @@ static int x86_board_load(struct vm *vm)
 	return 0;
 }
 
+/* Nothing but a reset uses what x86_boot_load computes. */
+static bool x86_board_load_can_wait(struct vm *vm)
+{
+	(void)vm;
+	return true;
+}
+
 /* The boot CPU (and, for flat test guests, every CPU) starts in 64-bit
  * mode at the entry point with Trevo's identity page tables; Linux's APs
  * stay in the engine's power-on state, waiting for the SIPI Linux sends
@@ -137,6 +144,7 @@ static const struct board_ops x86_board = {
 	.arch = VCPU_ARCH_X86_64,
 	.create = x86_board_create,
 	.load = x86_board_load,
+	.load_can_wait = x86_board_load_can_wait,
 	.reset = x86_board_reset,
 	.state = x86_board_state,
 	.destroy = x86_board_destroy,

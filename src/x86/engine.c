@@ -839,6 +839,16 @@ static void kvm_destroy(struct vm *vm)
 	vm->engine_state = NULL;
 }
 
+static int kvm_dirty_log(struct vm *vm, bool on)
+{
+	return x86_kvm_dirty_log(x86_machine(vm), on);
+}
+
+static int kvm_dirty_sync(struct vm *vm)
+{
+	return x86_kvm_dirty_sync(x86_machine(vm));
+}
+
 static const struct engine_ops kvm_engine_ops = {
 	.name = "kvm",
 	.arch = VCPU_ARCH_X86_64,
@@ -851,6 +861,8 @@ static const struct engine_ops kvm_engine_ops = {
 	.get_vcpu = kvm_get_vcpu,
 	.set_vcpu = kvm_set_vcpu,
 	.invalidate_code = kvm_invalidate_code,
+	.dirty_log = kvm_dirty_log,
+	.dirty_sync = kvm_dirty_sync,
 	.vcpu_stats = kvm_vcpu_stats,
 	.vcpu_thread_id = kvm_vcpu_thread_id,
 	.destroy = kvm_destroy,

@@ -46,7 +46,10 @@ int x86_ram_create(struct vm *vm)
 	return 0;
 }
 
-static int map_memory(struct x86_machine *m)
+/* One slot per RAM region; flags KVM_MEM_LOG_DIRTY_PAGES or 0 (api.rst,
+ * 4.35 KVM_SET_USER_MEMORY_REGION: the flags of an existing slot may be
+ * changed by setting it again with the same address and size). */
+static int set_slots(struct x86_machine *m, uint32_t flags)
 {
 	struct vm *vm = m->vm;
 
@@ -54,6 +57,7 @@ static int map_memory(struct x86_machine *m)
 		const struct mem_region *r = &vm->mem.region[i];
 		struct kvm_userspace_memory_region slot = {
 			.slot = i,
+			.flags = flags,
 			.guest_phys_addr = r->gpa,
 			.memory_size = r->size,
 			.userspace_addr = (uintptr_t)r->host,
@@ -62,6 +66,43 @@ static int map_memory(struct x86_machine *m)
 			warn("kvm: cannot map guest RAM: %s", strerror(errno));
 			return -errno;
 		}
+	}
+	return 0;
+}
+
+static int map_memory(struct x86_machine *m)
+{
+	return set_slots(m, 0);
+}
+
+int x86_kvm_dirty_log(struct x86_machine *m, bool on)
+{
+	return set_slots(m, on ? KVM_MEM_LOG_DIRTY_PAGES : 0);
+}
+
+/* KVM_GET_DIRTY_LOG (api.rst 4.8): a bitmap of the slot's pages written
+ * since the last call, bit 0 the slot's first page, in longs; KVM clears
+ * its copy as it returns it (we never enable MANUAL_DIRTY_LOG_PROTECT2). */
+int x86_kvm_dirty_sync(struct x86_machine *m)
+{
+	struct guest_mem *mem = &m->vm->mem;
+
+	for (int i = 0; i < mem->nr_regions; i++) {
+		uint64_t words = (mem->region[i].size / 4096 + 63) / 64;
+		uint64_t *map = calloc(words, 8);
+		struct kvm_dirty_log log = { .slot = (uint32_t)i };
+		if (!map)
+			return -ENOMEM;
+		log.dirty_bitmap = map;
+		if (ioctl(m->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
+			int err = -errno;
+			free(map);
+			return err;
+		}
+		for (uint64_t w = 0; w < words && mem->dirty[i]; w++)
+			if (map[w])
+				atomic_fetch_or_explicit(&mem->dirty[i][w], map[w], memory_order_relaxed);
+		free(map);
 	}
 	return 0;
 }

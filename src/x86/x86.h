@@ -88,6 +88,10 @@ static inline struct x86_machine *x86_machine(struct vm *vm)
  * other failures -errno with a message. */
 int x86_kvm_create(struct vm *vm);
 void x86_kvm_destroy(struct vm *vm);
+/* Live migration: KVM_MEM_LOG_DIRTY_PAGES on every slot (on) or off, and
+ * KVM_GET_DIRTY_LOG of every slot OR-ed into vm->mem's bitmaps. */
+int x86_kvm_dirty_log(struct x86_machine *m, bool on);
+int x86_kvm_dirty_sync(struct x86_machine *m);
 /* Guest RAM: below 3 GiB and from 4 GiB up (the MMIO hole between). */
 int x86_ram_create(struct vm *vm);
 

@@ -26,24 +26,25 @@ $(FUZZ_BIN)/fuzz_virtio_mmio: tests/fuzz/fuzz_virtio_mmio.c $(FUZZ_MMIO_SRCS) sr
 $(FUZZ_BIN)/fuzz_blk_req: tests/fuzz/fuzz_blk_req.c src/dev/virtio-blk.c src/host/blockfile.c \
                           src/host/blockfile.h $(FUZZ_CORE_DEPS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_blk_req.c src/host/blockfile.c $(FUZZ_CORE)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_blk_req.c src/host/blockfile.c $(FUZZ_CORE) -lnbd
 
 $(FUZZ_BIN)/fuzz_vmstate: tests/fuzz/fuzz_vmstate.c $(FUZZ_MMIO_SRCS) src/dev/virtio.h src/vm.h \
                           src/vmstate.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_vmstate.c $(FUZZ_MMIO_SRCS)
 
-# The AHCI command path on the PCI bus (ahci.c included whole).
+# The AHCI command path on the PCI bus (ahci.c included whole). Whatever
+# links blockfile.c needs libnbd (its NBD back end).
 FUZZ_AHCI_SRCS := src/dev/pci.c src/host/blockfile.c src/vm.c src/vmstate.c src/mem.c src/util.c \
                   tests/fuzz/fuzz_vm_stubs.c
 $(FUZZ_BIN)/fuzz_ahci: tests/fuzz/fuzz_ahci.c src/dev/ahci.c src/dev/pci.h $(FUZZ_AHCI_SRCS) src/vm.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_ahci.c $(FUZZ_AHCI_SRCS) -lfdt
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_ahci.c $(FUZZ_AHCI_SRCS) -lfdt -lnbd
 
 # The e1000 rings (e1000.c included whole, a back end that swallows frames).
 $(FUZZ_BIN)/fuzz_e1000: tests/fuzz/fuzz_e1000.c src/dev/e1000.c src/dev/pci.h $(FUZZ_AHCI_SRCS) src/vm.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_e1000.c $(FUZZ_AHCI_SRCS) -lfdt
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_e1000.c $(FUZZ_AHCI_SRCS) -lfdt -lnbd
 
 ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
 TEST_TARGETS += $(FUZZ_BIN)/fuzz_virtq $(FUZZ_BIN)/fuzz_net_tx $(FUZZ_BIN)/fuzz_virtio_mmio \

@@ -57,7 +57,7 @@ class Runner(QmpRunner):
     # -- one round: boot, mark, snapshot, kill, restore, check --------------
 
     def round(self, name, mode, cpus, raw, disk=None, stop_check=False, client=False,
-              again=False):
+              again=False, reset=False):
         t = self.t
         snap = os.path.join(self.tmp, name + ".snap")
         sock, sock2 = self.sock(name), self.sock(name + "-r")
@@ -128,6 +128,15 @@ class Runner(QmpRunner):
             nproc = self.shell(g2, "nproc")
             if nproc.strip().split()[-1:] != [str(cpus)]:
                 return self.report(name, False, "restored nproc %r" % nproc)
+            if reset:
+                # The images were not read at restore: a system reset reads
+                # them and the guest boots again.
+                r = q2.cmd("system_reset")
+                g2.expect(rb"TREVO-BOOT-OK", 120 * t)
+                g2.expect(rb"# ", 30 * t)
+                out = self.shell(g2, "cat /tmp/marker 2>&1; echo rebooted")
+                if not out.endswith("rebooted") or mark in out:
+                    return self.report(name, False, "after system_reset %r printed %r" % (r, out))
             if again:
                 # A restored machine (its RAM maybe a file mapping) snapshotted
                 # again, in the other layout, and restored once more.
@@ -265,7 +274,7 @@ class Runner(QmpRunner):
 
         zsnap = raw4 = None
         if want("full"):
-            zsnap = self.round("full-zstd", "full", 2, False, stop_check=True)
+            zsnap = self.round("full-zstd", "full", 2, False, stop_check=True, reset=True)
             raw4 = self.round("full-raw-4cpus", "full", 4, True, again=True)
         if want("para"):
             disk = os.path.join(self.tmp, "disk.img")
@@ -279,7 +288,7 @@ class Runner(QmpRunner):
                 self.refused("changed-disk", ["--restore", psnap], r"disk .* changed")
             else:
                 self.report("changed-disk", None, "no para snapshot to restore")
-            self.round("para-raw-client", "para", 1, True, client=True)
+            self.round("para-raw-client", "para", 1, True, client=True, reset=True)
         if want("bad"):
             if zsnap:
                 self.bad_files(zsnap, raw4)

@@ -175,18 +175,33 @@ static void test_queries(void)
 			 str_is(json_get(v, "package"), "trevo " TREVO_VERSION));
 	json_free(r);
 
+	/* A machine without a migration thread (no engine here): refused
+	 * with a reason, and query-migrate has nothing to say. */
+	r = ask(&s, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"tcp:127.0.0.1:1\"}}");
+	CHECK("migrate-unavailable", is_error(r, "GenericError"));
+	json_free(r);
+	r = ask(&s, "{\"execute\": \"query-migrate\"}");
+	v = ret_of(r);
+	CHECK("query-migrate-none", v && v->type == JSON_OBJECT && v->n == 0);
+	json_free(r);
+	r = ask(&s, "{\"execute\": \"migrate\"}");
+	CHECK("migrate-no-uri", is_error(r, "GenericError"));
+	json_free(r);
+
 	r = ask(&s, "{\"execute\": \"query-commands\"}");
 	v = ret_of(r);
 	{
 		static const char *want[] = { "qmp_capabilities", "query-status", "stop", "cont",
 					      "system_reset", "quit", "query-cpus-fast",
 					      "query-version", "query-commands", "query-stats",
-					      "snapshot-save" };
+					      "snapshot-save", "migrate", "query-migrate",
+					      "migrate_cancel", "migrate-set-parameters",
+					      "query-migrate-parameters" };
 		int found = 0;
 		for (size_t k = 0; v && v->type == JSON_ARRAY && k < v->n; k++)
 			for (size_t j = 0; j < sizeof(want) / sizeof(want[0]); j++)
 				found += str_is(json_get(v->item[k], "name"), want[j]);
-		CHECK("commands", v && v->n == 11 && found == 11);
+		CHECK("commands", v && v->n == 16 && found == 16);
 	}
 	json_free(r);
 
