@@ -9,17 +9,25 @@ guest was told is on disk is on disk, whatever happens to the monitor.
 
 isol-sandbox-off: --sandbox off runs the same guest with no seccomp filter
 on any thread (/proc/PID/task/*/status), and the default has one on every
-thread."""
+thread.
+
+isol-snapshot-kill: a snapshot is taken through QMP, then a second one to
+the same file is interrupted by SIGKILL at a random moment (three rounds,
+from the moment it starts writing to about when it ends): the file under the final name is then
+either the old snapshot, byte for byte, or a complete new one (every
+checksum right, through to the end section), never a partial file."""
 import argparse
 import os
 import random
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
 
@@ -33,8 +41,8 @@ def encode_cmd(cmd):
     return "".join(c if c in safe else "%%%02X" % ord(c) for c in cmd)
 
 
-def start(a, guest_cmd, extra=()):
-    cmd = [a.trevo, "run", "--mode", "para", "--memory", "256M", "--kernel", a.kernel,
+def start(a, guest_cmd, extra=(), memory="256M"):
+    cmd = [a.trevo, "run", "--mode", "para", "--memory", memory, "--kernel", a.kernel,
            "--initrd", a.initrd, "--append", "console=hvc0 trevo.run=" + encode_cmd(guest_cmd)]
     cmd += list(extra)
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -97,6 +105,94 @@ def test_nothing_lost(a):
         os.unlink(img)
 
 
+def snapshot_complete(path):
+    """Whether path is a whole snapshot (format of src/migrate/snapshot.c):
+    header and config checksum, then sections with their checksums up to the
+    end section."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24 or data[:8] != b"TREVOSNP":
+        return False
+    clen, ccrc = int.from_bytes(data[16:20], "little"), int.from_bytes(data[20:24], "little")
+    if 24 + clen > len(data) or zlib.crc32(data[24:24 + clen]) != ccrc:
+        return False
+    off = 24 + clen
+    while off + 56 <= len(data):
+        kind = int.from_bytes(data[off:off + 4], "little")
+        n = int.from_bytes(data[off + 40:off + 48], "little")
+        crc = int.from_bytes(data[off + 48:off + 52], "little")
+        body = data[off + 56:off + 56 + n]
+        if len(body) != n or zlib.crc32(body) != crc:
+            return False
+        if kind == 5:
+            return True
+        off += 56 + n
+    return False
+
+
+def test_snapshot_kill(a):
+    name = "isol-snapshot-kill"
+    tmp = tempfile.mkdtemp(prefix="trevo-isol-snap-")
+    snap = os.path.join(tmp, "vm.snap")
+    took = None
+    outcomes = []
+    try:
+        for rnd in range(3):
+            sock = os.path.join(tmp, "qmp%d.sock" % rnd)
+            # 64 MiB of random bytes in the guest's RAM (tmpfs), so that a
+            # save takes long enough to be cut in the middle.
+            p = start(a, "dd if=/dev/urandom of=/tmp/fill bs=1M count=160 2>/dev/null; "
+                      "echo FILLED; sleep 600",
+                      ["--qmp", "unix:%s,server,nowait" % sock], memory="512M")
+            try:
+                out, m = wait_for(p, rb"FILLED", 180 * a.scale)
+                if not m:
+                    report("FAIL", name, "the guest never came up: " + tail(out))
+                    return
+                save = [a.trevo, "qmp", sock, "snapshot-save", "file=" + snap]
+                if not os.path.exists(snap):
+                    t0 = time.monotonic()
+                    r = subprocess.run(save, capture_output=True, timeout=300 * a.scale)
+                    took = time.monotonic() - t0
+                    if r.returncode != 0 or not snapshot_complete(snap):
+                        report("FAIL", name, "first snapshot failed: %r" % r.stderr[-200:])
+                        return
+                with open(snap, "rb") as f:
+                    old = f.read()
+                q = subprocess.Popen(save, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                # Once the save is writing (its temporary file exists),
+                # round r dies in the r-th half of the time a save took:
+                # early, in the middle, or about when it ends.
+                end = time.monotonic() + 60 * a.scale
+                part = os.path.join(tmp, ".vm.snap.tmp%d" % p.pid)
+                while time.monotonic() < end and not os.path.exists(part):
+                    time.sleep(0.001)
+                time.sleep(took * (rnd + random.random()) / 2)
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+                q.wait(timeout=30)
+            finally:
+                if p.poll() is None:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+            if not os.path.exists(snap):
+                report("FAIL", name, "round %d: no file under the final name" % rnd)
+                return
+            with open(snap, "rb") as f:
+                now = f.read()
+            if now == old:
+                outcomes.append("old")
+            elif snapshot_complete(snap):
+                outcomes.append("new")
+            else:
+                report("FAIL", name, "round %d: a partial file (%d bytes) under the final name"
+                       % (rnd, len(now)))
+                return
+        report("PASS", name, "save %.1fs; after SIGKILL: %s" % (took, ", ".join(outcomes)))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def seccomp_modes(pid):
     modes = []
     for t in os.listdir("/proc/%d/task" % pid):
@@ -136,12 +232,14 @@ def main():
     a = ap.parse_args()
     for f in (a.trevo, a.kernel, a.initrd):
         if not os.path.exists(f):
-            for n in ("isol-nothing-lost", "isol-sandbox-on", "isol-sandbox-off"):
+            for n in ("isol-nothing-lost", "isol-sandbox-on", "isol-sandbox-off",
+                      "isol-snapshot-kill"):
                 report("SKIP", n, "%s not built" % f)
             return 0
     test_nothing_lost(a)
     test_sandbox_state(a, "isol-sandbox-on", [], 2)
     test_sandbox_state(a, "isol-sandbox-off", ["--sandbox", "off"], 0)
+    test_snapshot_kill(a)
     return 0
 
 
