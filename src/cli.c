@@ -13,7 +13,8 @@ void cli_usage(FILE *f)
 	      "                 [--console stdio|pty|unix:PATH] [--qmp unix:PATH[,server]]\n"
 	      "                 [--no-reboot] [--cpu interp|kvm] [--sbi firmware|monitor]\n"
 	      "                 [--devices real|virtio] [--sandbox on|off]\n"
-	      "       trevo run --restore FILE [--console ...] [--qmp ...]\n"
+	      "                 [--jail DIR[,netns] --uid N --gid N]\n"
+	      "       trevo run --restore FILE [--console ...] [--qmp ...] [--jail ...]\n"
 	      "       trevo qmp SOCKET COMMAND [key=value ...]\n"
 	      "       trevo bench [cpu|boot|io|kvm ...]\n"
 	      "       trevo guest build [riscv|x86]\n"
@@ -27,7 +28,7 @@ enum {
 	OPT_CPUS, OPT_DISK, OPT_NET, OPT_CONSOLE,
 	OPT_MAX_INSNS, OPT_HELP, OPT_CPU, OPT_SBI, OPT_DEVICES, OPT_NO_REBOOT, OPT_QMP,
 	OPT_RESTORE,
-	OPT_SANDBOX,
+	OPT_SANDBOX, OPT_JAIL, OPT_UID, OPT_GID,
 };
 
 static const struct option run_options[] = {
@@ -51,6 +52,9 @@ static const struct option run_options[] = {
 	{ "qmp", required_argument, NULL, OPT_QMP },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "sandbox", required_argument, NULL, OPT_SANDBOX },
+	{ "jail", required_argument, NULL, OPT_JAIL },
+	{ "uid", required_argument, NULL, OPT_UID },
+	{ "gid", required_argument, NULL, OPT_GID },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -65,11 +69,12 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 	cfg->mode = MODE_FULL;
 	cfg->memory = 512 * MiB;
 	cfg->cpus = 1;
+	cfg->jail_uid = cfg->jail_gid = -1;
 	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", run_options, &longidx)) != -1) {
 		if (!machine_opt && opt != OPT_CONSOLE && opt != OPT_QMP && opt != OPT_RESTORE && opt != OPT_SANDBOX &&
-		    opt != OPT_HELP && opt != '?')
+		    opt != OPT_JAIL && opt != OPT_UID && opt != OPT_GID && opt != OPT_HELP && opt != '?')
 			machine_opt = run_options[longidx].name;
 		switch (opt) {
 		case OPT_MODE:
@@ -154,6 +159,18 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 				die("unknown --sandbox '%s' (on or off)", optarg);
 			cfg->no_sandbox = !strcmp(optarg, "off");
 			break;
+		case OPT_JAIL:
+			if (!*optarg || *optarg == ',')
+				die("bad --jail '%s' (DIR[,netns])", optarg);
+			cfg->jail = optarg;
+			break;
+		case OPT_UID:
+		case OPT_GID:
+			n = strtol(optarg, &end, 10);
+			if (*end || end == optarg || n < 0 || n > 0x7fffffff)
+				die("bad --%s '%s' (a number)", opt == OPT_UID ? "uid" : "gid", optarg);
+			*(opt == OPT_UID ? &cfg->jail_uid : &cfg->jail_gid) = n;
+			break;
 		case '?':
 		default:
 			if (optopt)
@@ -167,13 +184,15 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 	/* The machine comes from the snapshot; only host-side choices may be
 	 * made beside it. */
 	if (cfg->restore && machine_opt)
-		die("--restore: the machine comes from the snapshot; only --console, --qmp and --sandbox "
-		    "may be given beside it, not --%s", machine_opt);
+		die("--restore: the machine comes from the snapshot; only --console, --qmp, --sandbox "
+		    "and --jail/--uid/--gid may be given beside it, not --%s", machine_opt);
 	/* The preset fills what was not chosen one by one. */
 	if (!cfg->engine)
 		cfg->engine = cfg->mode == MODE_HW ? "kvm" : "interp";
 	cfg->sbi = sbi >= 0 ? sbi : cfg->mode == MODE_PARA ? SBI_MONITOR : SBI_FIRMWARE;
 	cfg->devices = devices >= 0 ? devices : cfg->mode == MODE_PARA ? DEVICES_VIRTIO : DEVICES_REAL;
+	if (!cfg->jail && (cfg->jail_uid >= 0 || cfg->jail_gid >= 0))
+		die("--uid and --gid go with --jail DIR");
 	if (!strcmp(cfg->engine, "kvm") && sbi >= 0)
 		die("--sbi: only the RISC-V software CPU has an SBI (--cpu interp)");
 	if (cfg->memory < 16 * MiB || cfg->memory > 64 * GiB)

@@ -36,6 +36,8 @@ struct vm_config {
 	const char *console;          /* "stdio" (default), "pty", "unix:PATH" */
 	uint64_t max_insns;           /* software CPU: stop after this many (0: no limit) */
 	const char *restore;          /* --restore FILE: the machine comes from it */
+	const char *jail;             /* --jail DIR[,netns] (src/host/jail.c) or NULL */
+	long jail_uid, jail_gid;      /* --uid, --gid; -1 if not given */
 };
 
 struct mmio_region {
