@@ -792,6 +792,9 @@ static void *ahci_thread(void *arg)
 		slot = (unsigned)__builtin_ctz(todo);
 		p->taken |= 1u << slot;
 		a->busy++;
+		/* More issued: the next worker takes the next one. */
+		if (p->ci & ~p->taken)
+			pthread_cond_signal(&a->work);
 		ok = fetch(a, slot, &c);
 		pthread_mutex_unlock(&a->lock);
 		if (ok) {
