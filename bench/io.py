@@ -61,8 +61,10 @@ def build_tools(workdir):
 
 
 def guest_cmd(mb, port):
-    # The tools disk is the small one, whatever order the guest found them.
-    return ("for d in vda vdb; do if [ $(cat /sys/block/$d/size) -le 16384 ]; then T=/dev/$d; "
+    # The tools disk is the small one, whatever order the guest found them
+    # (vdX on virtio-blk, sdX on AHCI).
+    return ("for d in vda vdb sda sdb; do [ -e /sys/block/$d ] || continue; "
+            "if [ $(cat /sys/block/$d/size) -le 16384 ]; then T=/dev/$d; "
             "else D=/dev/$d; fi; done; mount -t ext2 $T /mnt && ifconfig lo up && "
             "ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up && route add default gw 10.0.2.2 && "
             "/mnt/trevo-io $D %d 10.0.2.2 %d" % (mb, port))
@@ -74,14 +76,23 @@ def encode(cmd):
 
 
 def command(mode, tools, data, cmd, kernel, initrd, trevo):
-    if mode == "qemu":
-        return ["qemu-system-riscv64", "-M", "virt", "-m", "512M", "-nographic", "-no-reboot",
-                "-bios", FW, "-kernel", kernel, "-initrd", initrd,
-                "-append", "console=ttyS0 trevo.run=" + encode(cmd),
-                "-drive", "file=%s,format=raw,if=none,id=t" % tools, "-device", "virtio-blk-device,drive=t",
-                "-drive", "file=%s,format=raw,if=none,id=d,cache=none" % data,
-                "-device", "virtio-blk-device,drive=d",
-                "-netdev", "user,id=n", "-device", "virtio-net-device,netdev=n"]
+    """Modes: para (Trevo, virtio), full (Trevo, AHCI and e1000), qemu (QEMU
+    TCG, virtio), qemu-real (QEMU TCG, AHCI and e1000). Both sides go
+    through the host's page cache and honour the guest's flushes: Trevo's
+    block file does (pread/pwrite, fdatasync on flush) and so does QEMU's
+    cache=writeback (its default)."""
+    if mode.startswith("qemu"):
+        c = ["qemu-system-riscv64", "-M", "virt", "-m", "512M", "-nographic", "-no-reboot",
+             "-bios", FW, "-kernel", kernel, "-initrd", initrd,
+             "-append", "console=ttyS0 trevo.run=" + encode(cmd),
+             "-drive", "file=%s,format=raw,if=none,id=t,cache=writeback" % tools,
+             "-drive", "file=%s,format=raw,if=none,id=d,cache=writeback" % data,
+             "-netdev", "user,id=n"]
+        if mode == "qemu-real":
+            return c + ["-device", "ahci,id=ahci", "-device", "ide-hd,drive=t,bus=ahci.0",
+                        "-device", "ide-hd,drive=d,bus=ahci.1", "-device", "e1000,netdev=n"]
+        return c + ["-device", "virtio-blk-device,drive=t", "-device", "virtio-blk-device,drive=d",
+                    "-device", "virtio-net-device,netdev=n"]
     console = "hvc0" if mode == "para" else "ttyS0"
     return [trevo, "run", "--mode", mode, "--memory", "512M", "--kernel", kernel, "--initrd", initrd,
             "--append", "console=%s trevo.run=%s" % (console, encode(cmd)),
@@ -90,7 +101,7 @@ def command(mode, tools, data, cmd, kernel, initrd, trevo):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--modes", default="para,full,qemu")
+    ap.add_argument("--modes", default="para,full,qemu,qemu-real")
     ap.add_argument("--mb", type=int, default=32)
     ap.add_argument("--trevo", default=os.path.join(ROOT, "build/trevo"))
     ap.add_argument("--kernel", default=os.path.join(ROOT, "build/guest/riscv/Image"))
@@ -128,10 +139,10 @@ def main():
                 print("io: %s: no result (%s)" % (mode, tail))
     if not rows:
         return 1
-    print("%-6s %14s %13s %15s %12s %9s" % ("mode", "seq write MB/s", "seq read MB/s",
+    print("%-9s %14s %13s %15s %12s %9s" % ("mode", "seq write MB/s", "seq read MB/s",
                                              "4K rand IOPS", "TCP MB/s", "wall s"))
     for r in rows:
-        print("%-6s %14.1f %13.1f %15.0f %12.1f %9.1f" % r)
+        print("%-9s %14.1f %13.1f %15.0f %12.1f %9.1f" % r)
     return 0
 
 

@@ -13,8 +13,9 @@ void cli_usage(FILE *f)
 	      "                 [--console stdio|pty|unix:PATH] [--qmp unix:PATH[,server]]\n"
 	      "                 [--no-reboot] [--cpu interp|jit|kvm] [--cpu-trace] [--sbi firmware|monitor]\n"
 	      "                 [--devices real|virtio] [--sandbox on|off]\n"
-	      "       trevo run --restore FILE [--console ...] [--qmp ...] [--net tap:NAME]\n"
-	      "       trevo run --incoming tcp:HOST:PORT|unix:PATH [--console ...] [--qmp ...]\n"
+	      "                 [--jail DIR[,netns] --uid N --gid N]\n"
+	      "       trevo run --restore FILE [--console ...] [--qmp ...] [--net tap:NAME] [--jail ...]\n"
+	      "       trevo run --incoming tcp:HOST:PORT|unix:PATH [--console ...] [--qmp ...] [--jail ...]\n"
 	      "       trevo qmp SOCKET COMMAND [key=value ...]\n"
 	      "       trevo bench [--modes native,full,para,hw,qemu-tcg,qemu-kvm] [--workloads W,...]\n"
 	      "                   [--repeat N] [--quick] [--json FILE] [--out DIR]\n"
@@ -30,7 +31,7 @@ enum {
 	OPT_CPUS, OPT_DISK, OPT_NET, OPT_CONSOLE,
 	OPT_MAX_INSNS, OPT_HELP, OPT_CPU, OPT_CPU_TRACE, OPT_SBI, OPT_DEVICES, OPT_NO_REBOOT, OPT_QMP,
 	OPT_RESTORE,
-	OPT_SANDBOX,
+	OPT_SANDBOX, OPT_JAIL, OPT_UID, OPT_GID,
 	OPT_INCOMING,
 };
 
@@ -57,6 +58,9 @@ static const struct option run_options[] = {
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "sandbox", required_argument, NULL, OPT_SANDBOX },
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "jail", required_argument, NULL, OPT_JAIL },
+	{ "uid", required_argument, NULL, OPT_UID },
+	{ "gid", required_argument, NULL, OPT_GID },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -100,6 +104,7 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 	cfg->mode = MODE_FULL;
 	cfg->memory = 512 * MiB;
 	cfg->cpus = 1;
+	cfg->jail_uid = cfg->jail_gid = -1;
 	opterr = 0;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", run_options, &longidx)) != -1) {
@@ -107,7 +112,7 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 		 * or --incoming it renames the machine's tap interfaces. */
 		bool tap = opt == OPT_NET && !strncmp(optarg, "tap:", 4);
 		if (!machine_opt && opt != OPT_CONSOLE && opt != OPT_QMP && opt != OPT_RESTORE && opt != OPT_SANDBOX &&
-		    opt != OPT_INCOMING && !tap &&
+		    opt != OPT_INCOMING && !tap && opt != OPT_JAIL && opt != OPT_UID && opt != OPT_GID &&
 		    opt != OPT_HELP && opt != '?')
 			machine_opt = run_options[longidx].name;
 		switch (opt) {
@@ -199,6 +204,18 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 				die("unknown --sandbox '%s' (on or off)", optarg);
 			cfg->no_sandbox = !strcmp(optarg, "off");
 			break;
+		case OPT_JAIL:
+			if (!*optarg || *optarg == ',')
+				die("bad --jail '%s' (DIR[,netns])", optarg);
+			cfg->jail = optarg;
+			break;
+		case OPT_UID:
+		case OPT_GID:
+			n = strtol(optarg, &end, 10);
+			if (*end || end == optarg || n < 0 || n > 0x7fffffff)
+				die("bad --%s '%s' (a number)", opt == OPT_UID ? "uid" : "gid", optarg);
+			*(opt == OPT_UID ? &cfg->jail_uid : &cfg->jail_gid) = n;
+			break;
 		case '?':
 		default:
 			if (optopt)
@@ -215,10 +232,10 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 		die("--restore and --incoming: the machine comes from one or the other");
 	if (cfg->incoming && machine_opt)
 		die("--incoming: the machine comes from the migration stream; only --console, --qmp, "
-		    "--net tap:NAME and --sandbox may be given beside it, not --%s", machine_opt);
+		    "--net tap:NAME, --sandbox and --jail/--uid/--gid may be given beside it, not --%s", machine_opt);
 	if (cfg->restore && machine_opt)
 		die("--restore: the machine comes from the snapshot; only --console, --qmp, "
-		    "--net tap:NAME and --sandbox may be given beside it, not --%s", machine_opt);
+		    "--net tap:NAME, --sandbox and --jail/--uid/--gid may be given beside it, not --%s", machine_opt);
 	if (cfg->restore || cfg->incoming) {
 		/* Kept aside until the machine's own configuration is known
 		 * (cli_apply_host_choices). */
@@ -232,6 +249,8 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 		cfg->engine = cfg->mode == MODE_HW ? "kvm" : "interp";
 	cfg->sbi = sbi >= 0 ? sbi : cfg->mode == MODE_PARA ? SBI_MONITOR : SBI_FIRMWARE;
 	cfg->devices = devices >= 0 ? devices : cfg->mode == MODE_PARA ? DEVICES_VIRTIO : DEVICES_REAL;
+	if (!cfg->jail && (cfg->jail_uid >= 0 || cfg->jail_gid >= 0))
+		die("--uid and --gid go with --jail DIR");
 	if (!strcmp(cfg->engine, "kvm") && sbi >= 0)
 		die("--sbi: only the RISC-V software CPU has an SBI (--cpu interp)");
 	if (cfg->memory < 16 * MiB || cfg->memory > 64 * GiB)

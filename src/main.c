@@ -15,6 +15,7 @@
 #include "host/loop.h"
 #include "migrate/migration.h"
 #include "migrate/snapshot.h"
+#include "host/jail.h"
 #include "host/seccomp.h"
 #include "vm.h"
 
@@ -69,6 +70,18 @@ static int cmd_run(int argc, char **argv)
 		vm.restore = migration_incoming_restore;
 		vm.restore_ctx = incoming;
 		vm.restored_running = migration_incoming_running;
+	}
+	/* Still one thread: the jail's namespaces need that. */
+	if (cfg.jail) {
+		static char dir[4096];
+		struct jail_spec j = { .dir = dir, .uid = (uid_t)cfg.jail_uid, .gid = (gid_t)cfg.jail_gid,
+				       .have_uid = cfg.jail_uid >= 0, .have_gid = cfg.jail_gid >= 0 };
+		snprintf(dir, sizeof(dir), "%s", cfg.jail);
+		if (strlen(dir) > 6 && !strcmp(dir + strlen(dir) - 6, ",netns")) {
+			dir[strlen(dir) - 6] = 0;
+			j.netns = true;
+		}
+		jail_enter(&j, &cfg);
 	}
 	vm.cfg = &cfg;
 	/* The host side every machine needs: the I/O event loop (each machine

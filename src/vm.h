@@ -41,6 +41,8 @@ struct vm_config {
 	/* --net tap:NAME beside --restore/--incoming: the machine's tap
 	 * interfaces renamed, in order (cli_apply_host_choices). */
 	const char *tap_names[VM_MAX_NETS]; int nr_tap_names;
+	const char *jail;             /* --jail DIR[,netns] (src/host/jail.c) or NULL */
+	long jail_uid, jail_gid;      /* --uid, --gid; -1 if not given */
 };
 
 struct mmio_region {

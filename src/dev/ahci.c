@@ -4,7 +4,8 @@
  *
  * The HBA and port registers sit in BAR5 (ABAR, AHCI 1.3.1 section 2.1.11).
  * A write of PxCI (3.3.14) hands the new command slots to the device's
- * worker thread (src/dev/README.md): it reads the command header (4.2.2),
+ * worker threads (src/dev/README.md; NR_WORKERS of them, so that NCQ
+ * commands are on the disk together): each takes one slot and reads the command header (4.2.2),
  * the command FIS and PRDT of the command table (4.2.3), moves the data
  * with one preadv/pwritev straight into or out of guest RAM, writes the
  * received FIS (4.2.1), clears PxCI / PxSACT and raises the interrupt.
@@ -29,6 +30,10 @@
 #define NR_SLOTS 32
 #define MAX_PRD 1024             /* entries we map at once; Linux uses 168 */
 #define PRD_MAX_BYTES (4u << 20) /* DBC is 22 bits (4.2.3.3) */
+/* Worker threads: each takes the next issued slot, so up to this many
+ * commands (NCQ tags, 1.3.1 section 5.6.5: the HBA may have several
+ * outstanding and complete them in any order) are on the disk at once. */
+#define NR_WORKERS 4
 
 /* HBA registers (3.1) */
 enum {
@@ -144,15 +149,14 @@ struct ahci {
 	char serial[21];
 	pthread_mutex_t lock;
 	pthread_cond_t work, idle;
-	pthread_t thread;
-	bool thread_started, stopping, paused;
-	unsigned busy;           /* worker is serving commands (lock) */
+	pthread_t thread[NR_WORKERS];
+	int nr_threads;
+	bool stopping, paused;
+	unsigned busy;           /* commands the workers are serving (lock) */
 	uint32_t ghc, is;
 	struct port port;        /* one port: PI = 1 */
 	bool irq_level;
 	struct ahci_counts counts;
-	struct iovec iov[MAX_PRD];
-	uint64_t iov_gpa[MAX_PRD];       /* guest address of each iov */
 };
 
 /* --- interrupts (lock held) ---------------------------------------------- */
@@ -399,6 +403,10 @@ struct cmd {
 	uint8_t status, error;
 	bool ncq, pio_in;
 	uint8_t tag;
+	/* The PRDT mapped onto host memory (the worker's own: commands run
+	 * concurrently); not cleared by fetch. */
+	struct iovec iov[MAX_PRD];
+	uint64_t iov_gpa[MAX_PRD];       /* guest address of each iov */
 };
 
 static uint64_t fis_lba48(const uint8_t *f)
@@ -410,7 +418,7 @@ static uint64_t fis_lba48(const uint8_t *f)
 /* Map the PRDT onto host iovecs covering exactly len bytes. 0, or -EFAULT
  * when an entry lies outside RAM (or bus mastering is off), -EINVAL when
  * the PRDT is shorter than the transfer or longer than we map. */
-static int map_prdt(struct ahci *a, const struct cmd *c, uint64_t len, int *nr)
+static int map_prdt(struct ahci *a, struct cmd *c, uint64_t len, int *nr)
 {
 	uint64_t done = 0;
 	int n = 0;
@@ -430,9 +438,9 @@ static int map_prdt(struct ahci *a, const struct cmd *c, uint64_t len, int *nr)
 		host = pci_dma_ptr(a->pci, dba, bytes);
 		if (!host)
 			return -EFAULT;
-		a->iov[n].iov_base = host;
-		a->iov[n].iov_len = bytes;
-		a->iov_gpa[n] = dba;
+		c->iov[n].iov_base = host;
+		c->iov[n].iov_len = bytes;
+		c->iov_gpa[n] = dba;
 		n++;
 		done += bytes;
 	}
@@ -441,10 +449,10 @@ static int map_prdt(struct ahci *a, const struct cmd *c, uint64_t len, int *nr)
 }
 
 /* The software CPU drops code it decoded from bytes we wrote. */
-static void iov_written(struct ahci *a, int n)
+static void iov_written(struct ahci *a, const struct cmd *c, int n)
 {
 	for (int i = 0; i < n; i++)
-		pci_dma_written(a->pci, a->iov_gpa[i], a->iov[i].iov_len);
+		pci_dma_written(a->pci, c->iov_gpa[i], c->iov[i].iov_len);
 }
 
 /* Data moved between the disk and guest RAM through the PRDT. */
@@ -472,14 +480,14 @@ static void do_rw(struct ahci *a, struct cmd *c, uint64_t lba, uint64_t count, b
 		return;
 	}
 	if (write) {
-		err = blockfile_pwritev(a->file, a->iov, n, lba * SECTOR);
+		err = blockfile_pwritev(a->file, c->iov, n, lba * SECTOR);
 		if (!err && !a->port.wcache)
 			err = blockfile_flush(a->file);
 		if (!err)
 			k->write_bytes += len;
 	} else {
-		err = blockfile_preadv(a->file, a->iov, n, lba * SECTOR);
-		iov_written(a, n);
+		err = blockfile_preadv(a->file, c->iov, n, lba * SECTOR);
+		iov_written(a, c, n);
 		if (!err)
 			k->read_bytes += len;
 	}
@@ -504,9 +512,9 @@ static void pio_in(struct ahci *a, struct cmd *c, const void *data, unsigned len
 		c->error = ER_ABRT;
 		return;
 	}
-	for (int i = 0, off = 0; i < n; off += (int)a->iov[i].iov_len, i++)
-		memcpy(a->iov[i].iov_base, (const uint8_t *)data + off, a->iov[i].iov_len);
-	iov_written(a, n);
+	for (int i = 0, off = 0; i < n; off += (int)c->iov[i].iov_len, i++)
+		memcpy(c->iov[i].iov_base, (const uint8_t *)data + off, c->iov[i].iov_len);
+	iov_written(a, c, n);
 	c->prdbc = len;
 }
 
@@ -750,7 +758,7 @@ static bool fetch(struct ahci *a, unsigned slot, struct cmd *c)
 	uint32_t hdr[4];
 	uint64_t clb = (uint64_t)p->clbu << 32 | p->clb;
 
-	memset(c, 0, sizeof(*c));
+	memset(c, 0, offsetof(struct cmd, iov));
 	c->slot = slot;
 	if (pci_dma_read(a->pci, clb + 32ULL * slot, hdr, sizeof(hdr)))
 		return false;
@@ -766,7 +774,7 @@ static void *ahci_thread(void *arg)
 {
 	struct ahci *a = arg;
 	struct port *p = &a->port;
-	struct cmd c;
+	struct cmd c;   /* with its iovecs: 24 KiB of the thread's stack */
 
 	seccomp_enter(SECCOMP_BLK_WORKER);  /* a disk worker: the same rights */
 	pthread_mutex_lock(&a->lock);
@@ -784,6 +792,9 @@ static void *ahci_thread(void *arg)
 		slot = (unsigned)__builtin_ctz(todo);
 		p->taken |= 1u << slot;
 		a->busy++;
+		/* More issued: the next worker takes the next one. */
+		if (p->ci & ~p->taken)
+			pthread_cond_signal(&a->work);
 		ok = fetch(a, slot, &c);
 		pthread_mutex_unlock(&a->lock);
 		if (ok) {
@@ -937,12 +948,13 @@ static void ahci_destroy(void *opaque)
 {
 	struct ahci *a = opaque;
 
-	if (a->thread_started) {
+	if (a->nr_threads) {
 		pthread_mutex_lock(&a->lock);
 		a->stopping = true;
 		pthread_cond_broadcast(&a->work);
 		pthread_mutex_unlock(&a->lock);
-		pthread_join(a->thread, NULL);
+		for (int i = 0; i < a->nr_threads; i++)
+			pthread_join(a->thread[i], NULL);
 	}
 	pci_unregister(a->pci);
 	blockfile_close(a->file);
@@ -994,12 +1006,14 @@ static int ahci_create(struct vm *vm, const struct dev_params *p, void **state)
 	/* PMCSR: the power state is the driver's to set (PCI PM 1.2, 3.2.4) */
 	pci_set_wmask(a->pci, (unsigned)cap + 4, 0x0003, 2);
 	hba_reset(a);
-	if ((err = -pthread_create(&a->thread, NULL, ahci_thread, a))) {
-		warn("%s: cannot start the I/O thread: %s", a->name, strerror(-err));
-		goto fail;
+	for (int i = 0; i < NR_WORKERS; i++) {
+		if ((err = -pthread_create(&a->thread[i], NULL, ahci_thread, a))) {
+			warn("%s: cannot start the I/O threads: %s", a->name, strerror(-err));
+			goto fail;
+		}
+		a->nr_threads++;
+		pthread_setname_np(a->thread[i], "ahci");
 	}
-	a->thread_started = true;
-	pthread_setname_np(a->thread, "ahci");
 	debug("%s: %s, %llu sectors%s, PCI slot %d", a->name, path,
 	      (unsigned long long)a->sectors, ro ? ", read-only" : "", pci_slot(a->pci));
 	free(path);

@@ -45,35 +45,36 @@ static void load_bytes(struct vm *vm, const char *what, const char *path, uint64
 		exit(EXIT_USAGE);  /* vm_load_blob said why */
 }
 
+/* The file's tables may sit at any offset: each entry is copied out
+ * (memcpy) rather than read in place, which would be a misaligned access
+ * (found by tests/fuzz/fuzz_rv_loader). */
 static void elf_symbols(const uint8_t *buf, size_t len, const Elf64_Ehdr *eh, struct image *img)
 {
-	const Elf64_Shdr *sh;
-
 	if (!eh->e_shoff || eh->e_shentsize != sizeof(Elf64_Shdr) ||
 	    eh->e_shoff > len || (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr) > len - eh->e_shoff)
 		return;
-	sh = (const Elf64_Shdr *)(buf + eh->e_shoff);
 	for (int i = 0; i < eh->e_shnum; i++) {
-		const Elf64_Shdr *strsh;
-		const Elf64_Sym *syms;
-		if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
+		Elf64_Shdr sh, strsh;
+		memcpy(&sh, buf + eh->e_shoff + i * sizeof(sh), sizeof(sh));
+		if (sh.sh_type != SHT_SYMTAB || sh.sh_link >= eh->e_shnum)
 			continue;
-		strsh = &sh[sh[i].sh_link];
-		if (sh[i].sh_offset > len || sh[i].sh_size > len - sh[i].sh_offset ||
-		    strsh->sh_offset > len || strsh->sh_size > len - strsh->sh_offset)
+		memcpy(&strsh, buf + eh->e_shoff + sh.sh_link * sizeof(strsh), sizeof(strsh));
+		if (sh.sh_offset > len || sh.sh_size > len - sh.sh_offset ||
+		    strsh.sh_offset > len || strsh.sh_size > len - strsh.sh_offset)
 			return;
-		syms = (const Elf64_Sym *)(buf + sh[i].sh_offset);
-		for (size_t k = 0; k < sh[i].sh_size / sizeof(Elf64_Sym); k++) {
+		for (size_t k = 0; k < sh.sh_size / sizeof(Elf64_Sym); k++) {
+			Elf64_Sym sym;
 			const char *name;
-			if (syms[k].st_name >= strsh->sh_size)
+			memcpy(&sym, buf + sh.sh_offset + k * sizeof(sym), sizeof(sym));
+			if (sym.st_name >= strsh.sh_size)
 				continue;
-			name = (const char *)buf + strsh->sh_offset + syms[k].st_name;
-			if (strnlen(name, strsh->sh_size - syms[k].st_name) == strsh->sh_size - syms[k].st_name)
+			name = (const char *)buf + strsh.sh_offset + sym.st_name;
+			if (strnlen(name, strsh.sh_size - sym.st_name) == strsh.sh_size - sym.st_name)
 				continue;
 			if (!strcmp(name, "tohost"))
-				img->tohost = syms[k].st_value;
+				img->tohost = sym.st_value;
 			else if (!strcmp(name, "fromhost"))
-				img->fromhost = syms[k].st_value;
+				img->fromhost = sym.st_value;
 		}
 	}
 }
@@ -81,47 +82,48 @@ static void elf_symbols(const uint8_t *buf, size_t len, const Elf64_Ehdr *eh, st
 static void load_elf(struct vm *vm, const char *what, const char *path, const uint8_t *buf,
 		     size_t len, struct image *img)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
-	const Elf64_Phdr *ph;
+	Elf64_Ehdr eh;
 	int loaded = 0;
 
-	if (len < sizeof(*eh) || buf[EI_CLASS] != ELFCLASS64 || buf[EI_DATA] != ELFDATA2LSB)
+	if (len < sizeof(eh) || buf[EI_CLASS] != ELFCLASS64 || buf[EI_DATA] != ELFDATA2LSB)
 		die("%s %s: not a 64-bit little-endian ELF file", what, path);
-	if (eh->e_machine != EM_RISCV)
+	memcpy(&eh, buf, sizeof(eh));
+	if (eh.e_machine != EM_RISCV)
 		die("%s %s: ELF file for another architecture (e_machine %u, not RISC-V)", what, path,
-		    eh->e_machine);
-	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phoff > len ||
-	    (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > len - eh->e_phoff)
+		    eh.e_machine);
+	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > len ||
+	    (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > len - eh.e_phoff)
 		die("%s %s: corrupt ELF program headers", what, path);
-	ph = (const Elf64_Phdr *)(buf + eh->e_phoff);
 	img->end = 0;
-	for (int i = 0; i < eh->e_phnum; i++) {
-		if (ph[i].p_type != PT_LOAD || ph[i].p_memsz == 0)
+	for (int i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, buf + eh.e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
-		if (ph[i].p_filesz > ph[i].p_memsz || ph[i].p_offset > len ||
-		    ph[i].p_filesz > len - ph[i].p_offset)
+		if (ph.p_filesz > ph.p_memsz || ph.p_offset > len ||
+		    ph.p_filesz > len - ph.p_offset)
 			die("%s %s: corrupt ELF segment %d (truncated file?)", what, path, i);
-		if (!gmem_ptr(&vm->mem, ph[i].p_paddr, ph[i].p_memsz))
+		if (!gmem_ptr(&vm->mem, ph.p_paddr, ph.p_memsz))
 			die("%s %s: segment %d (%#llx, %llu bytes) does not fit in guest RAM", what,
-			    path, i, (unsigned long long)ph[i].p_paddr,
-			    (unsigned long long)ph[i].p_memsz);
+			    path, i, (unsigned long long)ph.p_paddr,
+			    (unsigned long long)ph.p_memsz);
 		{
 			/* the segment with its zero-filled tail (.bss) as one blob */
-			uint8_t *seg = calloc(1, ph[i].p_memsz);
+			uint8_t *seg = calloc(1, ph.p_memsz);
 			if (!seg)
 				die_host("out of memory loading %s %s", what, path);
-			memcpy(seg, buf + ph[i].p_offset, ph[i].p_filesz);
-			load_bytes(vm, what, path, ph[i].p_paddr, seg, ph[i].p_memsz);
+			memcpy(seg, buf + ph.p_offset, ph.p_filesz);
+			load_bytes(vm, what, path, ph.p_paddr, seg, ph.p_memsz);
 			free(seg);
 		}
-		if (ph[i].p_paddr + ph[i].p_memsz > img->end)
-			img->end = ph[i].p_paddr + ph[i].p_memsz;
+		if (ph.p_paddr + ph.p_memsz > img->end)
+			img->end = ph.p_paddr + ph.p_memsz;
 		loaded++;
 	}
 	if (!loaded)
 		die("%s %s: ELF file has nothing to load", what, path);
-	img->entry = eh->e_entry;
-	elf_symbols(buf, len, eh, img);
+	img->entry = eh.e_entry;
+	elf_symbols(buf, len, &eh, img);
 }
 
 static uint8_t *read_image(const char *what, const char *path, size_t *len)

@@ -323,9 +323,15 @@ int plic_state(struct plic *p, struct vmstate *s)
 					bit_set(p->claimed, id, false);
 				}
 			}
+			/* The gateway never holds a request that is claimed or
+			 * whose line is low: a file that says so is refused the
+			 * spurious interrupt (found by tests/fuzz/fuzz_plic). */
+			p->pending[w] &= p->line[w] & ~p->claimed[w];
 		}
 		for (unsigned ctx = 0; ctx < PLIC_NR_CONTEXTS; ctx++) {
 			p->threshold[ctx] &= PLIC_PRIORITY_MASK;
+			for (unsigned w = 0; w < PLIC_WORDS; w++)
+				p->enable[ctx][w] &= source_mask(p, w);
 			/* the opposite of what it should be: plic_update then
 			 * drives every hart's line afresh */
 			p->eip[ctx] = plic_best(p, ctx) == 0;

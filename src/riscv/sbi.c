@@ -73,7 +73,8 @@ static bool for_each_hart(struct hart *h, uint64_t mask, uint64_t base,
 	for (int b = 0; b < 64; b++) {
 		if (!((mask >> b) & 1))
 			continue;
-		if (base + b >= (uint64_t)m->nr_harts)
+		/* base + b may wrap past 2^64 - 1: no such hart either */
+		if (base >= (uint64_t)m->nr_harts || (uint64_t)b >= (uint64_t)m->nr_harts - base)
 			return false;
 		fn(m->harts[base + b], arg);
 	}

@@ -61,9 +61,50 @@ $(FUZZ_BIN)/fuzz_qmp_json: tests/fuzz/fuzz_qmp_json.c src/host/json.c src/host/j
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_qmp_json.c src/host/json.c src/util.c
 
-FUZZ_TARGETS := virtq net_tx virtio_mmio blk_req vmstate uart qmp_json
+# Register-level targets that include their model whole (to check its
+# internal invariants) over the small VM core.
+FUZZ_VM_CORE := src/vm.c src/vmstate.c src/mem.c src/util.c tests/fuzz/fuzz_vm_stubs.c
+FUZZ_VM_DEPS := $(FUZZ_VM_CORE) src/vm.h src/vmstate.h src/mem.h src/common.h
+
+$(FUZZ_BIN)/fuzz_plic: tests/fuzz/fuzz_plic.c src/riscv/plic.c src/riscv/board.h src/riscv/cpu.h $(FUZZ_VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_plic.c $(FUZZ_VM_CORE) -lfdt
+
+$(FUZZ_BIN)/fuzz_rtc: tests/fuzz/fuzz_rtc.c src/dev/goldfish_rtc.c $(FUZZ_VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_rtc.c $(FUZZ_VM_CORE) -lfdt
+
+$(FUZZ_BIN)/fuzz_sbi: tests/fuzz/fuzz_sbi.c src/riscv/sbi.c src/riscv/sbi.h src/riscv/cpu.h $(FUZZ_VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_sbi.c $(FUZZ_VM_CORE) -lfdt
+
+# fuzz_virtio_mmio's program with virtio-console behind the transport.
+FUZZ_CON_SRCS := src/dev/virtio.c src/dev/virtio-mmio.c src/dev/virtio-console.c $(FUZZ_VM_CORE)
+$(FUZZ_BIN)/fuzz_virtio_console: tests/fuzz/fuzz_virtio_mmio.c $(FUZZ_CON_SRCS) src/dev/virtio.h src/vm.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DFUZZ_CONSOLE -o $@ tests/fuzz/fuzz_virtio_mmio.c $(FUZZ_CON_SRCS)
+
+# The host-side parsers of files a user gives: kernels, firmware, snapshots.
+$(FUZZ_BIN)/fuzz_x86_boot: tests/fuzz/fuzz_x86_boot.c src/x86/boot.c src/x86/unpack.c src/x86/acpi.c \
+                           src/x86/x86.h $(FUZZ_VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_x86_boot.c src/x86/acpi.c $(FUZZ_VM_CORE) \
+		-lfdt -llzma -lz -lzstd
+
+$(FUZZ_BIN)/fuzz_rv_loader: tests/fuzz/fuzz_rv_loader.c src/riscv/board.c src/riscv/decode.c $(FUZZ_VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_rv_loader.c src/riscv/decode.c $(FUZZ_VM_CORE) -lfdt
+
+$(FUZZ_BIN)/fuzz_snapshot: tests/fuzz/fuzz_snapshot.c src/migrate/snapshot.c src/engine.h $(FUZZ_VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_snapshot.c $(FUZZ_VM_CORE) -lfdt -lz -lzstd
+
+FUZZ_TARGETS := virtq net_tx virtio_mmio blk_req vmstate ahci e1000 uart qmp_json \
+                plic rtc sbi virtio_console x86_boot rv_loader snapshot
 ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
-TEST_TARGETS += $(FUZZ_BIN)/fuzz_uart $(FUZZ_BIN)/fuzz_qmp_json
+TEST_TARGETS += $(FUZZ_BIN)/fuzz_uart $(FUZZ_BIN)/fuzz_qmp_json $(FUZZ_BIN)/fuzz_plic \
+                $(FUZZ_BIN)/fuzz_rtc $(FUZZ_BIN)/fuzz_sbi $(FUZZ_BIN)/fuzz_virtio_console \
+                $(FUZZ_BIN)/fuzz_x86_boot $(FUZZ_BIN)/fuzz_rv_loader $(FUZZ_BIN)/fuzz_snapshot
 endif
 
 # A campaign: every target for FUZZ_SECONDS each, on its seed corpus

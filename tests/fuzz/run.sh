@@ -7,7 +7,8 @@
 # seconds, keeping what it finds in build/fuzz/corpus/NAME across campaigns.
 cd "${ROOT:-$(dirname "$0")/../..}" || exit 1
 runs=${FUZZ_RUNS:-200000}
-for f in virtq net_tx virtio_mmio blk_req vmstate ahci e1000 uart qmp_json; do
+for f in virtq net_tx virtio_mmio blk_req vmstate ahci e1000 uart qmp_json \
+	plic rtc sbi virtio_console x86_boot rv_loader snapshot; do
 	bin=build/fuzz/fuzz_$f
 	if [ ! -x "$bin" ]; then
 		echo "SKIP fuzz-$f: $bin not built (needs clang; make $bin)"
@@ -18,20 +19,27 @@ for f in virtq net_tx virtio_mmio blk_req vmstate ahci e1000 uart qmp_json; do
 		echo "SKIP fuzz-$f: already run in the plain variant (the fuzzer is sanitized)"
 		continue
 	fi
+	# Targets whose every input builds and parses a whole image or state
+	# run fewer inputs in make test (a few seconds each).
+	n=$runs
+	case $f in plic|rtc|x86_boot|rv_loader|snapshot) n=$((runs / 10)) ;; esac
 	if [ -n "${FUZZ_CAMPAIGN:-}" ]; then
 		corpus=build/fuzz/corpus/$f
 		mkdir -p "$corpus"
 		limits=(-max_total_time="${FUZZ_SECONDS:-60}")
 	else
 		corpus=$(mktemp -d)
-		limits=(-runs="$runs" -max_total_time=60)
+		limits=(-runs="$n" -max_total_time=60)
 	fi
 	[ -d "tests/fuzz/corpus/$f" ] && cp -n tests/fuzz/corpus/$f/* "$corpus"/
 	# Start past the driver handshake (see mkseed.py).
-	[ "$f" = virtio_mmio ] && python3 tests/fuzz/mkseed.py "$corpus"
+	case $f in virtio_mmio|virtio_console) python3 tests/fuzz/mkseed.py "$corpus" ;; esac
+	# A snapshot seed is a whole small machine (about 4.5 KiB).
+	maxlen=8192
+	[ "$f" = snapshot ] && maxlen=16384
 	log=$(mktemp)
 	if ASAN_OPTIONS=detect_leaks=1 timeout $((${FUZZ_SECONDS:-60} + 240)) "$bin" "${limits[@]}" \
-		-max_len=8192 -seed=1 -artifact_prefix="$(dirname "$log")/" "$corpus" >"$log" 2>&1; then
+		-max_len=$maxlen -seed=1 -artifact_prefix="$(dirname "$log")/" "$corpus" >"$log" 2>&1; then
 		echo "PASS fuzz-$f: $(grep -o 'Done [0-9]* runs' "$log" || echo ok)"
 	else
 		echo "FAIL fuzz-$f: $(grep -m1 -E 'ERROR|SUMMARY|runtime error' "$log" || tail -n1 "$log")"
