@@ -95,9 +95,11 @@ $(FUZZ_BIN)/fuzz_rv_loader: tests/fuzz/fuzz_rv_loader.c src/riscv/board.c src/ri
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_rv_loader.c src/riscv/decode.c $(FUZZ_VM_CORE) -lfdt
 
-$(FUZZ_BIN)/fuzz_snapshot: tests/fuzz/fuzz_snapshot.c src/migrate/snapshot.c src/engine.h $(FUZZ_VM_DEPS)
+$(FUZZ_BIN)/fuzz_snapshot: tests/fuzz/fuzz_snapshot.c src/migrate/snapshot.c src/host/blockfile.c \
+                           src/engine.h $(FUZZ_VM_DEPS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_snapshot.c $(FUZZ_VM_CORE) -lfdt -lz -lzstd
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_snapshot.c src/host/blockfile.c $(FUZZ_VM_CORE) \
+		-lfdt -lz -lzstd -lnbd
 
 FUZZ_TARGETS := virtq net_tx virtio_mmio blk_req vmstate ahci e1000 uart qmp_json \
                 plic rtc sbi virtio_console x86_boot rv_loader snapshot
