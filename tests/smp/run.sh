@@ -35,3 +35,44 @@ for src in tests/smp/*.S; do
 		rm -f "$err" "$err.out"
 	done
 done
+
+# The default guest (make guest) with several harts: boot, clock_gettime
+# hammered on every hart (the vDSO must survive another hart updating the
+# clock data), then fork/exec/pipe stress on every hart for a bounded time.
+# Full mode (OpenSBI, IPIs through the CLINT) with 8 harts, para mode (SBI
+# HSM, IPI and RFENCE answered by Trevo) with 4.
+kernel=build/guest/riscv/Image
+initrd=build/guest/riscv/initramfs.cpio.gz
+fw=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin
+guest() {
+	local name=$1 harts=$2 mode=$3 out rc
+	shift 3
+	local cmd="/bin/trevo-smp clock 3 && /bin/trevo-smp stress 4"
+	local args=(--cpus "$harts" --memory 512M --kernel "$kernel" --initrd "$initrd")
+	if [ "$mode" = full ]; then
+		args+=(--firmware "$fw" --append "console=ttyS0 trevo.run=${cmd// /%20}")
+	else
+		args+=(--mode para --append "console=hvc0 trevo.run=${cmd// /%20}")
+	fi
+	out=$(timeout $((limit * 4)) "$TREVO" run "${args[@]}" 2>&1 < /dev/null)
+	rc=$?
+	if ! grep -aq "TREVO-SMP clock harts=$harts .* ok" <<< "$out"; then
+		echo "FAIL $name: no clock result for $harts harts (status $rc) $(grep -a -m2 -E 'TREVO-SMP|Oops|segfault|Kernel panic' <<< "$out" | tr '\r\n' '  ')"
+	elif ! grep -aq "TREVO-SMP stress harts=$harts .* ok" <<< "$out"; then
+		echo "FAIL $name: stress failed (status $rc) $(grep -a -m2 -E 'TREVO-SMP stress|Oops|Kernel panic' <<< "$out" | tr '\r\n' '  ')"
+	elif [ $rc -ne 0 ] || ! grep -aq "TREVO-RUN-EXIT 0" <<< "$out"; then
+		echo "FAIL $name: status $rc"
+	else
+		echo "PASS $name"
+	fi
+}
+if [ ! -f "$kernel" ] || [ ! -f "$initrd" ] || [ ! -f "$fw" ]; then
+	echo "SKIP guest-full-8: no default guest (make guest) or no OpenSBI"
+	echo "SKIP guest-para-4: no default guest (make guest)"
+elif ! gzip -dc "$initrd" | grep -aq trevo-smp; then
+	echo "SKIP guest-full-8: the guest predates trevo-smp (make guest)"
+	echo "SKIP guest-para-4: the guest predates trevo-smp (make guest)"
+else
+	guest guest-full-8 8 full
+	guest guest-para-4 4 para
+fi
