@@ -18,3 +18,22 @@ $(foreach n,$(SMP_HARTS),$(eval $(call smp_rule,$(n))))
 smp: $(SMP_ELFS)
 
 TEST_TARGETS += $(SMP_ELFS)
+
+# ThreadSanitizer build (make tsan): build/tsan/trevo, for the hart threads'
+# synchronisation; tests/smp/run.sh runs the 2-hart litmus tests under it
+# with the suppressions of tests/smp/tsan.supp (guest memory itself is
+# shared by design: the guest's own races are not Trevo's).
+TSANFLAGS := -O1 -fsanitize=thread -fno-omit-frame-pointer -Wno-error=tsan -Wno-tsan
+TSAN_OBJS := $(SRCS:%.c=build/tsan/obj/%.o)
+
+build/tsan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(TSANFLAGS) -MMD -MP -c -o $@ $<
+
+build/tsan/trevo: $(TSAN_OBJS)
+	$(CC) $(CFLAGS) $(TSANFLAGS) -o $@ $^ $(LDLIBS)
+
+.PHONY: tsan
+tsan: build/tsan/trevo
+
+TEST_TARGETS += build/tsan/trevo
