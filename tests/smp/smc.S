@@ -49,7 +49,7 @@ runner:
 	fence.i
 	jalr s1
 	beq a0, s4, 2f
-	SMP_FAIL(1)
+	j diag
 2:	sd s4, 0(s3)
 	addi s4, s4, 1
 	ble s4, s5, 1b
@@ -66,11 +66,31 @@ self:	/* harts 2..: own buffer, own fence.i */
 	fence.i
 	jalr s1
 	beq a0, s4, 2f
-	SMP_FAIL(2)
+	j diag
 2:	addi s4, s4, 1
 	ble s4, s5, 1b
 done:	BARRIER(2)
 	ret
+	/* The call returned the wrong value: tell why in the status.
+	 * 100 + (word in memory - expected), when the instruction word in
+	 * memory is not the expected one (the data itself is late: 99 = one
+	 * round behind); 11 when memory is right and a second fence.i and
+	 * call give the right value (stale decoded code); 12 when even the
+	 * second call is wrong. */
+diag:	lw t0, 0(s1)
+	slli t1, s4, 20
+	ori t1, t1, 0x513
+	beq t0, t1, 1f
+	srli t0, t0, 20
+	sub a0, t0, s4
+	addi a0, a0, 100
+	andi a0, a0, 0xff
+	j smp_fail
+1:	fence.i
+	jalr s1
+	bne a0, s4, 2f
+	SMP_FAIL(11)
+2:	SMP_FAIL(12)
 
 	.data
 	.align 12
