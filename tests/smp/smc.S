@@ -8,7 +8,7 @@
  * old code is hot when it is replaced. Harts 2.. run their own copy of the
  * check on a buffer of their own, written by themselves. */
 #include "smp.h"
-#define ROUNDS 300
+#define ROUNDS 150
 #define LI_A0(k) (((k) << 20) | 0x513)	/* addi a0, zero, k */
 #define RET 0x00008067
 
