@@ -238,6 +238,9 @@ uint64_t rv_hart_request(struct hart *h, struct hart *t, unsigned bits, bool wai
 void hart_fence_i(struct hart *h);
 /* At a block boundary of h (its own thread): act on h->attention. */
 void hart_attend(struct hart *h);
+/* Act on the requests posted to h, outside its blocks (its own thread):
+ * for a thread that waits, so that harts waiting for it go on. */
+void hart_take_requests(struct hart *h);
 /* The timebase (MTIME_HZ ticks since power-on, stopped while paused). */
 uint64_t rv_mtime(struct rv_cpu *m);
 /* Move the timebase so that it reads now (CLINT mtime writes). */

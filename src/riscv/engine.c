@@ -115,6 +115,11 @@ static void take_requests(struct hart *h)
 		atomic_store(&t->req_done, seq);
 }
 
+void hart_take_requests(struct hart *h)
+{
+	take_requests(h);
+}
+
 void hart_attend(struct hart *h)
 {
 	struct rv_cpu *m = h->cpu;

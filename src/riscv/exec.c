@@ -160,7 +160,7 @@ void hart_run(struct hart *h, int64_t budget)
 		NEXT;                                                               \
 	} while (0)
 
-	if (m->jit) {
+	if (h->cpu->jit) {
 		/* --cpu jit: the translator runs this slice (jit/jit.c) */
 		jit_run(h, budget);
 		return;

@@ -11,29 +11,32 @@ if [ ! -x "$TREVO" ]; then
 	echo "SKIP smp: no $TREVO"
 	exit 0
 fi
+for cpu in interp jit; do
+	[ $cpu = jit ] && sfx=-jit || sfx=
 for src in tests/smp/*.S; do
 	name=$(basename "$src" .S)
 	for n in 2 4 8; do
 		elf=$dir/$name-$n.elf
 		if [ ! -f "$elf" ]; then
-			echo "FAIL $name-$n: $elf not built (make smp)"
+			echo "FAIL $name-$n$sfx: $elf not built (make smp)"
 			continue
 		fi
 		err=$(mktemp)
-		timeout "$limit" "$TREVO" run --firmware "$elf" --cpus "$n" > "$err.out" 2> "$err"
+		timeout "$limit" "$TREVO" run --cpu "$cpu" --firmware "$elf" --cpus "$n" > "$err.out" 2> "$err"
 		rc=$?
 		sanitizer=$(grep -a -m1 -E 'Sanitizer|runtime error' "$err" "$err.out")
 		if [ -n "$sanitizer" ]; then
-			echo "FAIL $name-$n: $sanitizer"
+			echo "FAIL $name-$n$sfx: $sanitizer"
 		elif [ $rc -eq 0 ]; then
-			echo "PASS $name-$n"
+			echo "PASS $name-$n$sfx"
 		elif [ $rc -eq 124 ]; then
-			echo "FAIL $name-$n: timeout (${limit}s)"
+			echo "FAIL $name-$n$sfx: timeout (${limit}s)"
 		else
-			echo "FAIL $name-$n: status $rc (case $((rc))) $(head -c 200 "$err" | tr '\n' ' ')"
+			echo "FAIL $name-$n$sfx: status $rc (case $((rc))) $(head -c 200 "$err" | tr '\n' ' ')"
 		fi
 		rm -f "$err" "$err.out"
 	done
+done
 done
 
 # Under ThreadSanitizer (make tsan), once (with the plain variant): the
