@@ -72,10 +72,10 @@ kernel=build/guest/riscv/Image
 initrd=build/guest/riscv/initramfs.cpio.gz
 fw=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin
 guest() {
-	local name=$1 harts=$2 mode=$3 out rc
-	shift 3
+	local name=$1 harts=$2 mode=$3 cpu=$4 out rc
+	shift 4
 	local cmd="/bin/trevo-smp clock 3 && /bin/trevo-smp stress 4"
-	local args=(--cpus "$harts" --memory 512M --kernel "$kernel" --initrd "$initrd")
+	local args=(--cpu "$cpu" --cpus "$harts" --memory 512M --kernel "$kernel" --initrd "$initrd")
 	if [ "$mode" = full ]; then
 		args+=(--firmware "$fw" --append "console=ttyS0 trevo.run=${cmd// /%20}")
 	else
@@ -96,10 +96,17 @@ guest() {
 if [ ! -f "$kernel" ] || [ ! -f "$initrd" ] || [ ! -f "$fw" ]; then
 	echo "SKIP guest-full-8: no default guest (make guest) or no OpenSBI"
 	echo "SKIP guest-para-4: no default guest (make guest)"
+	echo "SKIP guest-full-8-jit: no default guest (make guest) or no OpenSBI"
+	echo "SKIP guest-para-4-jit: no default guest (make guest)"
 elif ! gzip -dc "$initrd" | grep -aq trevo-smp; then
 	echo "SKIP guest-full-8: the guest predates trevo-smp (make guest)"
 	echo "SKIP guest-para-4: the guest predates trevo-smp (make guest)"
+	echo "SKIP guest-full-8-jit: the guest predates trevo-smp (make guest)"
+	echo "SKIP guest-para-4-jit: the guest predates trevo-smp (make guest)"
 else
-	guest guest-full-8 8 full
-	guest guest-para-4 4 para
+	guest guest-full-8 8 full interp
+	guest guest-para-4 4 para interp
+	# the translator's harts take turns (jit.c): same checks, same bounds
+	guest guest-full-8-jit 8 full jit
+	guest guest-para-4-jit 4 para jit
 fi

@@ -53,6 +53,8 @@
 
 /* the code cache; flushed whole when full */
 #define JIT_CACHE_SIZE (32u << 20)
+/* instructions a slice may overrun while the hart is in M-mode */
+#define M_MODE_GRACE 10000
 
 /* What a block returns: the site of its patchable exit jump (0 when the
  * exit cannot be chained) and its physical page. */
@@ -243,8 +245,21 @@ void jit_run(struct hart *h, int64_t budget)
 		    hart_check_interrupts(h))
 			link.site = 0;
 		if (unlikely(h->budget <= 0 ||
-			     atomic_load_explicit(&h->state, memory_order_relaxed) != HART_RUNNING))
-			break;
+			     atomic_load_explicit(&h->state, memory_order_relaxed) != HART_RUNNING)) {
+			/* Harts take turns, so a hart whose slice ends in the
+			 * middle of a firmware call leaves its half-done updates
+			 * for the others to see for whole slices, a window real
+			 * harts keep to nanoseconds: OpenSBI 1.1's hart_start
+			 * marks the target START_PENDING before it stores the
+			 * start address, and a target polling in between jumps
+			 * to a stale address. So a slice that runs out in M-mode
+			 * gets a short extension to finish the call (bounded:
+			 * M-mode may also be waiting for another hart). */
+			if (!(h->priv == PRV_M && h->budget > -M_MODE_GRACE &&
+			      atomic_load_explicit(&h->state, memory_order_relaxed) == HART_RUNNING &&
+			      m->nr_harts > 1))
+				break;
+		}
 		pc = h->pc;
 		je = &h->jcache[(pc >> 1) & (JCACHE_SIZE - 1)];
 		if (likely(je->va == pc && je->block)) {
