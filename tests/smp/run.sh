@@ -40,25 +40,28 @@ done
 done
 
 # Under ThreadSanitizer (make tsan), once (with the plain variant): the
-# 2-hart litmus tests. TSan's runtime opens files (symbolizing a report to
+# 2-hart litmus tests, on the interpreter and on the translator. TSan's runtime opens files (symbolizing a report to
 # match the suppressions), which no sandboxed thread may: --sandbox off.
 tsan=$(dirname "$TREVO")/tsan/trevo
 if [ "${VARIANT:-plain}" = plain ]; then
 	if [ ! -x "$tsan" ]; then
 		echo "SKIP tsan: no $tsan (make tsan)"
 	else
+		for cpu in interp jit; do
+		[ $cpu = jit ] && sfx=-jit || sfx=
 		for src in tests/smp/*.S; do
 			name=$(basename "$src" .S)
 			out=$(TSAN_OPTIONS="suppressions=$PWD/tests/smp/tsan.supp halt_on_error=1 exitcode=66" \
-			      timeout $((limit * 3)) "$tsan" run --sandbox off --firmware "$dir/$name-2.elf" --cpus 2 2>&1)
+			      timeout $((limit * 3)) "$tsan" run --cpu "$cpu" --sandbox off --firmware "$dir/$name-2.elf" --cpus 2 2>&1)
 			rc=$?
 			if grep -q "WARNING: ThreadSanitizer" <<< "$out"; then
-				echo "FAIL tsan-$name-2: $(grep -m1 -A3 'WARNING: ThreadSanitizer' <<< "$out" | tr '\n' ' ')"
+				echo "FAIL tsan-$name-2$sfx: $(grep -m1 -A3 'WARNING: ThreadSanitizer' <<< "$out" | tr '\n' ' ')"
 			elif [ $rc -ne 0 ]; then
-				echo "FAIL tsan-$name-2: status $rc"
+				echo "FAIL tsan-$name-2$sfx: status $rc"
 			else
-				echo "PASS tsan-$name-2"
+				echo "PASS tsan-$name-2$sfx"
 			fi
+		done
 		done
 	fi
 fi
