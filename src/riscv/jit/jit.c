@@ -163,9 +163,13 @@ static void turn_take(struct rv_cpu *m, struct hart *h)
 	if (atomic_load(&j->turn_now) != me) {
 		pthread_mutex_lock(&m->park_lock);
 		while (atomic_load(&j->turn_now) != me) {
+			struct rv_hart_thread *t = &m->hthread[h->id];
 			struct timespec ts;
 
-			if (atomic_load(&m->hthread[h->id].requests)) {
+			/* bits posted, or a ticket issued after the bits were
+			 * taken (take_requests reads req_seq first) */
+			if (atomic_load(&t->requests) ||
+			    atomic_load(&t->req_done) < atomic_load(&t->req_seq)) {
 				pthread_mutex_unlock(&m->park_lock);
 				hart_take_requests(h);
 				pthread_mutex_lock(&m->park_lock);
