@@ -67,7 +67,7 @@ run_logged() {
 recipe_files() {
 	local f=(build.sh mkcpio.py init.c rootfs/etc/passwd rootfs/etc/group rootfs/etc/hostname)
 	case "$1" in
-	riscv) f+=(linux-riscv.config busybox.config bench.c workloads.h) ;;
+	riscv) f+=(linux-riscv.config busybox.config bench.c workloads.h smp.c) ;;
 	x86) f+=(x86-rc bench.c workloads.h) ;;
 	esac
 	printf '%s\n' "${f[@]}"
@@ -226,6 +226,7 @@ initramfs_common() {
 	echo "file /init $1/init 755"
 	echo "file /bin/busybox $1/busybox 755"
 	echo "file /bin/trevo-bench $1/trevo-bench 755"
+	[ -e "$1/trevo-smp" ] && echo "file /bin/trevo-smp $1/trevo-smp 755"
 	for d in passwd group hostname; do
 		echo "file /etc/$d $GUEST_DIR/rootfs/etc/$d 644"
 	done
@@ -252,9 +253,10 @@ build_riscv() {
 	rm -rf "$dir"
 	work=$dir/work
 	mkdir -p "$work"
-	say "guest programs: init, trevo-bench"
+	say "guest programs: init, trevo-bench, trevo-smp"
 	riscv64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -o "$work/init" "$GUEST_DIR/init.c"
 	riscv64-linux-gnu-gcc -O2 -ffp-contract=off -fno-math-errno -Wall -Wextra -Werror -static -o "$work/trevo-bench" "$GUEST_DIR/bench.c" -lm
+	riscv64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -static -o "$work/trevo-smp" "$GUEST_DIR/smp.c"
 	build_busybox_riscv "$bbver" "$work" "$gccver"
 	initramfs_common "$work" > "$work/initramfs.list"
 	python3 "$GUEST_DIR/mkcpio.py" "$work/initramfs.list" "$dir/initramfs.cpio.gz"

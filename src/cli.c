@@ -139,8 +139,8 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 			break;
 		case OPT_CPUS:
 			n = strtol(optarg, &end, 10);
-			if (*end || n < 1 || n > 8)
-				die("bad --cpus '%s' (1 to 8)", optarg);
+			if (*end || n < 1 || n > 32)
+				die("bad --cpus '%s' (1 to 32)", optarg);
 			cfg->cpus = (int)n;
 			break;
 		case OPT_DISK:

@@ -192,7 +192,7 @@ static int config_state(struct vmstate *s, struct snap_config *c)
 		vms_check(s, mode <= MODE_HW && sbi <= SBI_MONITOR && devices <= DEVICES_VIRTIO, "mode");
 		vms_check(s, cfg->memory >= 16 * MiB && cfg->memory <= 64 * GiB &&
 			  cfg->memory % PAGE == 0, "memory");
-		vms_check(s, cfg->cpus >= 1 && cfg->cpus <= 8, "cpus");
+		vms_check(s, cfg->cpus >= 1 && cfg->cpus <= 32, "cpus");
 		cfg->mode = mode;
 		cfg->sbi = sbi;
 		cfg->devices = devices;

@@ -1,4 +1,15 @@
-/* Decoded-code cache (see cache.h). */
+/* Decoded-code cache (see cache.h).
+ *
+ * Threads: every hart thread looks blocks up, builds and drops them, so the
+ * hash, the page lists, the dead list and the page flags' PAGE_CODE bit
+ * change under rv_cpu.code_lock. A hart keeps blocks it found (its jcache,
+ * the successor links, the block it is in) without the lock, so a dropped
+ * block is freed only once no hart can be inside it, by epochs: each drop
+ * bumps rv_cpu.code_gen and stamps the dropped blocks with it; a hart
+ * records the generation it entered hart_run with (active_gen) and empties
+ * its jcache when the generation moved (hart_attend); a block dropped at
+ * generation g is freed once every hart is outside hart_run or entered it
+ * at generation g or later. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +50,16 @@ struct rv_block_cache *code_cache_create(struct rv_cpu *m)
 	return c;
 }
 
+static void lock(struct rv_block_cache *c)
+{
+	pthread_mutex_lock(&c->m->code_lock);
+}
+
+static void unlock(struct rv_block_cache *c)
+{
+	pthread_mutex_unlock(&c->m->code_lock);
+}
+
 static void free_list(struct rv_block *b, bool by_page)
 {
 	while (b) {
@@ -50,25 +71,54 @@ static void free_list(struct rv_block *b, bool by_page)
 
 void code_cache_reap(struct rv_block_cache *c)
 {
-	while (c->dead) {
-		struct rv_block *next = c->dead->hash_next;
-		free(c->dead);
-		c->dead = next;
+	struct rv_cpu *m = c->m;
+	struct rv_block **pp;
+	uint64_t oldest = UINT64_MAX;
+
+	if (!__atomic_load_n(&c->dead, __ATOMIC_RELAXED))
+		return;
+	lock(c);
+	for (int i = 0; i < m->nr_harts; i++) {
+		uint64_t g = atomic_load(&m->hthread[i].active_gen);
+		if (g < oldest)
+			oldest = g;
 	}
+	pp = &c->dead;
+	while (*pp) {
+		struct rv_block *b = *pp;
+		if (b->dead_gen <= oldest) {
+			*pp = b->hash_next;
+			free(b);
+		} else {
+			pp = &b->hash_next;
+		}
+	}
+	unlock(c);
+}
+
+/* Blocks were dropped: a new generation, and every hart told to empty its
+ * jcache before its next block. Under code_lock. */
+static uint64_t new_generation(struct rv_cpu *m)
+{
+	uint64_t gen = atomic_fetch_add(&m->code_gen, 1) + 1;
+
+	for (int i = 0; i < m->nr_harts; i++)
+		atomic_store(&m->harts[i]->attention, 1);
+	return gen;
 }
 
 void code_cache_destroy(struct rv_block_cache *c)
 {
 	if (!c)
 		return;
-	code_cache_reap(c);
+	free_list(c->dead, false);
 	for (unsigned i = 0; i < HASH_SIZE; i++)
 		free_list(c->hash[i], false);
 	free(c->page_head);
 	free(c);
 }
 
-struct rv_block *code_cache_lookup(struct rv_block_cache *c, uint64_t pa)
+static struct rv_block *lookup_locked(struct rv_block_cache *c, uint64_t pa)
 {
 	struct rv_block *b;
 
@@ -78,22 +128,28 @@ struct rv_block *code_cache_lookup(struct rv_block_cache *c, uint64_t pa)
 	return NULL;
 }
 
-static void flush_jcaches(struct rv_cpu *m)
+struct rv_block *code_cache_lookup(struct rv_block_cache *c, uint64_t pa)
 {
-	for (int i = 0; i < m->nr_harts; i++)
-		memset(m->harts[i]->jcache, 0, sizeof(m->harts[i]->jcache));
+	struct rv_block *b;
+
+	lock(c);
+	b = lookup_locked(c, pa);
+	unlock(c);
+	return b;
 }
 
 /* Drop every block (cache full); callers are between blocks. Blocks go to
- * the dead list since the caller may still be about to return into one. */
-void code_cache_flush(struct rv_block_cache *c)
+ * the dead list since harts may still be about to return into one. */
+static void flush_locked(struct rv_block_cache *c)
 {
 	struct rv_cpu *m = c->m;
+	uint64_t gen = new_generation(m);
 
 	for (unsigned i = 0; i < HASH_SIZE; i++) {
 		struct rv_block *b = c->hash[i];
 		while (b) {
 			struct rv_block *next = b->hash_next;
+			b->dead_gen = gen;
 			b->hash_next = c->dead;
 			c->dead = b;
 			b = next;
@@ -102,9 +158,15 @@ void code_cache_flush(struct rv_block_cache *c)
 	}
 	memset(c->page_head, 0, c->nr_pages * sizeof(*c->page_head));
 	for (uint64_t p = 0; p < c->nr_pages; p++)
-		m->page_flags[p] &= ~PAGE_CODE;
+		__atomic_fetch_and(&m->page_flags[p], (uint8_t)~PAGE_CODE, __ATOMIC_RELAXED);
 	c->nr_insns = 0;
-	flush_jcaches(m);
+}
+
+void code_cache_flush(struct rv_block_cache *c)
+{
+	lock(c);
+	flush_locked(c);
+	unlock(c);
 }
 
 static void unlink_hash(struct rv_block_cache *c, struct rv_block *b)
@@ -121,21 +183,58 @@ void code_invalidate_page(struct rv_cpu *m, uint64_t page)
 {
 	struct rv_block_cache *c = m->blocks;
 	struct rv_block *b;
+	uint64_t gen;
 
 	if (page >= c->nr_pages)
 		return;
+	lock(c);
 	b = c->page_head[page];
+	if (!b) {
+		/* another hart dropped them first (or a build ran out of memory) */
+		__atomic_fetch_and(&m->page_flags[page], (uint8_t)~PAGE_CODE, __ATOMIC_RELAXED);
+		unlock(c);
+		return;
+	}
+	gen = new_generation(m);
 	while (b) {
 		struct rv_block *next = b->page_next;
 		unlink_hash(c, b);
 		c->nr_insns -= b->n;
+		b->dead_gen = gen;
 		b->hash_next = c->dead;
 		c->dead = b;
 		b = next;
 	}
 	c->page_head[page] = NULL;
-	m->page_flags[page] &= ~PAGE_CODE;
-	flush_jcaches(m);
+	__atomic_fetch_and(&m->page_flags[page], (uint8_t)~PAGE_CODE, __ATOMIC_RELAXED);
+	unlock(c);
+}
+
+/* REQ_WRITE_DROP, on the hart's own thread: its write mappings of pages
+ * that now hold code go. A store through one of them may have landed after
+ * the other hart decoded the page and before this request was seen; the
+ * page's blocks are dropped then. A FENCE.I on any hart waits until every
+ * hart has done this for the requests posted so far (hart_fence_i), so it
+ * finds the new bytes (Zifencei, chapter 3: after its FENCE.I a hart's
+ * fetches see the stores to instruction memory it has observed, also
+ * other harts'). */
+void code_drop_write_mappings(struct hart *h)
+{
+	struct rv_cpu *m = h->cpu;
+
+	for (unsigned j = 0; j < TLB_SIZE; j++) {
+		struct rv_tlb_entry *e = &h->tlb_w[j];
+		uint64_t page;
+
+		if (e->vpn == TLB_INVALID)
+			continue;
+		page = e->pa_page - (m->ram_base >> 12);
+		if (page >= m->ram_size >> 12 ||
+		    !(__atomic_load_n(&m->page_flags[page], __ATOMIC_RELAXED) & PAGE_CODE))
+			continue;
+		e->vpn = TLB_INVALID;
+		code_invalidate_page(m, page);
+	}
 }
 
 struct rv_block *code_cache_build(struct rv_block_cache *c, uint64_t pa, const uint8_t *page,
@@ -146,9 +245,24 @@ struct rv_block *code_cache_build(struct rv_block_cache *c, uint64_t pa, const u
 	unsigned off = pa & 0xfff, n = 0, bytes = 0;
 	struct rv_block *b;
 	bool in_ram = pa - m->ram_base < m->ram_size;
+	uint64_t pg = in_ram ? (pa - m->ram_base) >> 12 : 0;
 
+	lock(c);
+	b = lookup_locked(c, pa);   /* another hart may have built it */
+	if (b) {
+		unlock(c);
+		return b;
+	}
 	if (c->nr_insns > CACHE_MAX_INSNS)
-		code_cache_flush(c);
+		flush_locked(c);
+	if (in_ram && !(m->page_flags[pg] & PAGE_CODE)) {
+		/* From now on stores to this page take the slow path; other
+		 * harts' write mappings go before the bytes are read here. */
+		__atomic_fetch_or(&m->page_flags[pg], PAGE_CODE, __ATOMIC_SEQ_CST);
+		for (int k = 0; k < m->nr_harts; k++)
+			atomic_store(&m->hthread[k].wdrop_ticket,
+				     rv_hart_request(NULL, m->harts[k], REQ_WRITE_DROP, false));
+	}
 	while (n < BLOCK_MAX_INSNS && off + 2 <= 0x1000) {
 		uint32_t raw = page[off] | (uint32_t)page[off + 1] << 8;
 		if ((raw & 3) == 3) {
@@ -172,8 +286,10 @@ struct rv_block *code_cache_build(struct rv_block_cache *c, uint64_t pa, const u
 	tmp[n].idx = n;
 
 	b = malloc(sizeof(*b) + (n + 1) * sizeof(struct rv_insn));
-	if (!b)
+	if (!b) {
+		unlock(c);
 		return NULL;
+	}
 	b->pa = pa;
 	b->succ[0] = b->succ[1] = NULL;
 	b->jit = b->jit_body = NULL;
@@ -184,18 +300,19 @@ struct rv_block *code_cache_build(struct rv_block_cache *c, uint64_t pa, const u
 	c->hash[hash_pa(pa)] = b;
 	c->nr_insns += n;
 	if (in_ram) {
-		uint64_t pg = (pa - m->ram_base) >> 12;
 		b->page_next = c->page_head[pg];
 		c->page_head[pg] = b;
-		if (!(m->page_flags[pg] & PAGE_CODE)) {
-			m->page_flags[pg] |= PAGE_CODE;
-			/* from now on stores to this page take the slow path */
-			mmu_drop_write_mappings(m, pa >> 12);
-		}
 	} else {
 		b->page_next = NULL;
 	}
+	unlock(c);
 	return b;
+}
+
+static void tell_harts(struct rv_cpu *m)
+{
+	for (int i = 0; i < m->nr_harts; i++)
+		atomic_store(&m->harts[i]->attention, 1);
 }
 
 void code_note_dma(void *machine, uint64_t gpa, uint64_t len)
@@ -212,6 +329,7 @@ void code_note_dma(void *machine, uint64_t gpa, uint64_t len)
 		m->dma_overflow = true;
 		atomic_store(&m->dma_pending, 1);
 		pthread_mutex_unlock(&m->dma_lock);
+		tell_harts(m);
 		return;
 	}
 	first = (gpa - m->ram_base) >> 12;
@@ -228,6 +346,7 @@ void code_note_dma(void *machine, uint64_t gpa, uint64_t len)
 			m->dma_overflow = true;
 		atomic_store(&m->dma_pending, 1);
 		pthread_mutex_unlock(&m->dma_lock);
+		tell_harts(m);
 	}
 }
 

@@ -20,6 +20,7 @@ struct rv_block {
 	 * [0] the taken branch or jal target, [1] the fall-through. A page's
 	 * blocks are dropped together, so these never dangle. */
 	struct rv_block *succ[2];
+	uint64_t dead_gen;           /* generation it was dropped at (cache.c) */
 	uint32_t n;                  /* instructions, without the terminator */
 	uint32_t bytes;              /* bytes covered */
 	/* --cpu jit: the translated code's checked entry and body (jit/) */
@@ -43,7 +44,8 @@ struct rv_block *code_cache_build(struct rv_block_cache *c, uint64_t pa, const u
 void code_cache_flush(struct rv_block_cache *c);
 /* Drop the blocks of a RAM page (index from ram_base). */
 void code_invalidate_page(struct rv_cpu *m, uint64_t page);
-/* Free blocks dropped earlier; only between blocks (no block running). */
+/* Free the blocks dropped earlier that no hart can be inside any more;
+ * any thread outside hart_run. */
 void code_cache_reap(struct rv_block_cache *c);
 /* Queue DMA writes from device threads; the CPU thread applies them. */
 void code_note_dma(void *machine, uint64_t gpa, uint64_t len);
@@ -53,7 +55,9 @@ void code_apply_dma(struct rv_cpu *m);
  * *cacheable is false for the scratch block of a page-crossing instruction. */
 struct rv_block *rv_find_block(struct hart *h, uint64_t pc, const void *const *labels,
 			       bool *cacheable);
+
+/* REQ_WRITE_DROP: h's write mappings of code pages go (h's thread). */
+void code_drop_write_mappings(struct hart *h);
 uint8_t *mmu_fetch_page(struct hart *h, uint64_t pc, uint64_t *pa_out);
-void mmu_drop_write_mappings(struct rv_cpu *m, uint64_t pa_page);
 
 #endif

@@ -47,6 +47,8 @@ static void clint_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 			h->timecmp = (h->timecmp & ~(0xffffffffULL << shift)) |
 				     ((val & 0xffffffffULL) << shift);
 		rv_update_timers(m);
+		/* a hart asleep in WFI sleeps until its old deadline */
+		rv_hart_kick(h);
 		return;
 	}
 	if (off >= CLINT_MTIME && off < CLINT_MTIME + 8) {

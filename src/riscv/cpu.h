@@ -86,7 +86,10 @@ struct rv_block;
 #define JCACHE_BITS 12
 #define JCACHE_SIZE (1u << JCACHE_BITS)
 
-enum hart_state { HART_RUNNING, HART_WFI, HART_STOPPED };
+/* HART_STOP_PENDING: SBI hart_stop was called; the hart's thread makes it
+ * HART_STOPPED once it is out of hart_run, so that hart_start (another
+ * thread) writes the registers of a hart that no longer runs. */
+enum hart_state { HART_RUNNING, HART_WFI, HART_STOPPED, HART_STOP_PENDING };
 
 struct hart {
 	/* hot: keep first */
@@ -102,6 +105,10 @@ struct hart {
 	} jcache[JCACHE_SIZE];
 
 	_Atomic uint64_t mip;  /* written by devices from other threads */
+	/* Set by other threads when this hart must look at something at its
+	 * next block boundary: requests (below), device DMA into code, code
+	 * invalidated by another hart (hart_attend, engine.c). */
+	_Atomic int attention;
 	uint64_t mie;
 	uint64_t mstatus;
 	struct rv_fpu fpu;
@@ -113,14 +120,16 @@ struct hart {
 	uint64_t pmpaddr[64];
 
 	uint64_t reservation;  /* LR/SC reserved physical address, or ~0 */
+	uint64_t reservation_val;  /* the value LR loaded there (amo.c) */
 	uint64_t amo_pa;       /* physical address of the last mmu_amo_ptr */
-	uint64_t timecmp;      /* CLINT mtimecmp (full) or SBI set_timer (para) */
+	_Atomic uint64_t timecmp;  /* CLINT mtimecmp (full) or SBI set_timer (para); any thread */
 	uint64_t timer_bit;    /* MIP_MTIP in full mode, MIP_STIP in para mode */
 
 	/* pending exception from a memory access helper */
 	uint64_t exc_cause, exc_tval;
 
 	_Atomic int state;     /* enum hart_state */
+	uint64_t code_gen_seen;  /* rv_cpu.code_gen when the jcache was last valid */
 	bool para;             /* SBI is answered by the monitor (--mode para) */
 	int id;
 	struct rv_cpu *cpu;
@@ -135,7 +144,7 @@ struct hart {
 	} stats;
 };
 
-#define MAX_HARTS 8
+#define MAX_HARTS 32
 #define PAGE_CODE  1
 #define PAGE_WATCH 2
 /* Live migration's dirty log is armed for the page: it is kept out of the
@@ -143,6 +152,29 @@ struct hart {
  * vm->mem's dirty bitmap and clears the flag (as KVM write-protects). Set
  * only while the harts are parked (rv_dirty_log, rv_dirty_rearm). */
 #define PAGE_DIRTY_LOG 4
+
+/* Requests to a hart from other threads (rv_hart_request), acted on at its
+ * next block boundary or at once when it is not running. */
+#define REQ_TLB_FLUSH   1u  /* sfence.vma of everything (SBI RFENCE) */
+#define REQ_WRITE_DROP  2u  /* drop write mappings of pages holding code */
+
+/* What the engine keeps per hart beside its architectural state (which
+ * hart_power_on clears): the host thread, its wait object, its requests. */
+struct rv_hart_thread {
+	pthread_t thread;
+	_Atomic int tid;
+	pthread_mutex_t idle_lock;      /* WFI sleep; kicked under it */
+	pthread_cond_t idle_cond;
+	bool kicked;
+	bool parked;                    /* under rv_cpu.park_lock */
+	_Atomic unsigned requests;      /* REQ_* */
+	_Atomic uint64_t req_seq, req_done;  /* tickets: posted, handled */
+	_Atomic uint64_t wdrop_ticket;  /* of the latest REQ_WRITE_DROP */
+	/* rv_cpu.code_gen when this hart entered hart_run; UINT64_MAX when
+	 * it is outside (then it holds no block). Blocks dropped at a later
+	 * generation may still be in use by it (epochs, cache.c). */
+	_Atomic uint64_t active_gen;
+};
 
 /* The software CPU as an engine (engine.c "interp"): the harts and what they
  * share. It knows guest RAM and the VM's bus, never the board: devices are
@@ -152,6 +184,12 @@ struct rv_cpu {
 	int nr_harts;
 	struct hart *harts[MAX_HARTS];
 	struct rv_block_cache *blocks;   /* decoded code, shared by all harts */
+	struct rv_hart_thread hthread[MAX_HARTS];
+	/* The block cache's hash, page lists and dead list; page_flags writes. */
+	pthread_mutex_t code_lock;
+	/* Bumped (under code_lock) whenever blocks are dropped: a hart whose
+	 * code_gen_seen differs empties its jcache before its next block. */
+	_Atomic uint64_t code_gen;
 
 	/* Main RAM (guest memory region 0), for the CPU's fast paths. */
 	uint8_t *ram;
@@ -176,20 +214,15 @@ struct rv_cpu {
 	void (*watch)(void *opaque, uint64_t pa, unsigned size);
 	void *watch_opaque;
 
-	/* WFI sleep: all harts idle -> wait for a timer or a kick */
-	pthread_mutex_t idle_lock;
-	pthread_cond_t idle_cond;
-	_Atomic int kicked;
-
-	/* The host thread that runs the harts round-robin, and its parking
-	 * handshake with the controller (engine.h). */
-	pthread_t thread;
+	/* One host thread per hart (hthread), and their parking handshake
+	 * with the controller (engine.h): nr_parked counts parked threads. */
 	bool started;
-	_Atomic int tid;
+	int nr_started;                  /* threads created */
 	pthread_mutex_t park_lock;
 	pthread_cond_t park_cond;
-	bool parked, quit;
-	uint64_t executed;               /* for --max-insns */
+	int nr_parked;
+	bool quit;
+	_Atomic uint64_t executed;       /* all harts, for --max-insns */
 	struct jit *jit;                 /* the translator's code cache (--cpu jit), or NULL */
 };
 
@@ -197,8 +230,22 @@ struct rv_cpu {
 
 /* The software CPU of a VM (vm->engine_state of the "interp" engine). */
 struct rv_cpu *rv_cpu_of(struct vm *vm);
-/* Wake the hart thread (interrupt raised); any thread. */
+/* Wake every hart thread (pause, stop); any thread. */
 void rv_cpu_kick(struct rv_cpu *m);
+/* Wake one hart's thread from WFI (interrupt raised, timer moved). */
+void rv_hart_kick(struct hart *h);
+/* Ask hart t for REQ_* bits; with wait, return once t has acted on them
+ * (t == h: done at once). h is the asking hart, or NULL. Returns the
+ * request's ticket (rv_hart_thread.req_seq). */
+uint64_t rv_hart_request(struct hart *h, struct hart *t, unsigned bits, bool wait);
+/* FENCE.I on h: besides its own code, every other hart has acted on the
+ * REQ_WRITE_DROP requests posted so far (cache.c). */
+void hart_fence_i(struct hart *h);
+/* At a block boundary of h (its own thread): act on h->attention. */
+void hart_attend(struct hart *h);
+/* Act on the requests posted to h, outside its blocks (its own thread):
+ * for a thread that waits, so that harts waiting for it go on. */
+void hart_take_requests(struct hart *h);
 /* The timebase (MTIME_HZ ticks since power-on, stopped while paused). */
 uint64_t rv_mtime(struct rv_cpu *m);
 /* Move the timebase so that it reads now (CLINT mtime writes). */

@@ -160,9 +160,21 @@ static void decode32(uint32_t r, struct rv_insn *o)
 			return illegal(o);
 		break;
 	case 0x0f:
-		if (f3 == 0)
-			set(o, OP_FENCE, 0, 0, 0, 0);
-		else if (f3 == 1)
+		if (f3 == 0) {
+			/* x86-TSO already orders everything RVWMO's fences ask for
+			 * except an earlier store before a later load (unprivileged
+			 * spec 17.1, A.5 "mapping to TSO"): only a fence whose
+			 * predecessor set has W or O and whose successor set has R
+			 * or I needs a host barrier (imm 1); FENCE.TSO (fm 1000)
+			 * never does. A fence after stores (W or O in the
+			 * predecessor set) is OP_FENCE, which also acts on the
+			 * hart's pending requests (cache.c, code_drop_write_mappings:
+			 * code another hart reads after it); the others are no-ops. */
+			unsigned pred = (r >> 24) & 0xf, succ = (r >> 20) & 0xf;
+			bool tso = (r >> 28) == 8;
+			set(o, (pred & 5) ? OP_FENCE : OP_NOP, 0, 0, 0,
+			    !tso && (pred & 5) && (succ & 0xa));
+		} else if (f3 == 1)
 			set(o, OP_FENCE_I, 0, 0, 0, 0);
 		else
 			return illegal(o);

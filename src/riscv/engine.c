@@ -1,10 +1,14 @@
 /* The "interp" engine: Trevo's RV64GC interpreter behind the engine seam
- * (src/engine.h). All harts run round-robin on one host thread, in slices of
- * SLICE instructions; between slices the thread looks at the timers, the
- * instruction limit and the controller's requests, and parks there when it
- * must (a slice boundary is an instruction boundary of every hart). */
+ * (src/engine.h). Each hart runs on a host thread of its own ("trevo-hartN",
+ * as QEMU's MTTCG), in slices of SLICE instructions; between slices the
+ * thread looks at its hart's timer, the instruction limit and the
+ * controller's requests, and parks there when it must. A hart in WFI sleeps
+ * on its own wait object until one of its interrupts, a request from
+ * another hart or its timer deadline. */
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,18 +77,142 @@ void rv_watch_page(struct rv_cpu *m, uint64_t pa, void (*fn)(void *, uint64_t, u
 	m->page_flags[(pa - m->ram_base) >> 12] |= PAGE_WATCH;
 }
 
-/* ---- idle, kick and parking ------------------------------------------- */
+/* ---- kicks, requests and parking -------------------------------------- */
+
+void rv_hart_kick(struct hart *h)
+{
+	struct rv_hart_thread *t = &h->cpu->hthread[h->id];
+
+	pthread_mutex_lock(&t->idle_lock);
+	t->kicked = true;
+	pthread_cond_signal(&t->idle_cond);
+	pthread_mutex_unlock(&t->idle_lock);
+}
 
 void rv_cpu_kick(struct rv_cpu *m)
 {
-	pthread_mutex_lock(&m->idle_lock);
-	atomic_store(&m->kicked, 1);
-	pthread_cond_signal(&m->idle_cond);
-	pthread_mutex_unlock(&m->idle_lock);
+	for (int i = 0; i < m->nr_harts; i++)
+		rv_hart_kick(m->harts[i]);
+	/* parked threads wait on park_cond (a quit, a request) */
+	pthread_mutex_lock(&m->park_lock);
+	pthread_cond_broadcast(&m->park_cond);
+	pthread_mutex_unlock(&m->park_lock);
 }
 
-static void idle_wait(struct rv_cpu *m, uint64_t deadline_ticks)
+/* Act on the requests posted to h; only h's own thread, between blocks or
+ * outside hart_run. */
+static void take_requests(struct hart *h)
 {
+	struct rv_hart_thread *t = &h->cpu->hthread[h->id];
+	uint64_t seq = atomic_load(&t->req_seq);
+	unsigned bits = atomic_exchange(&t->requests, 0);
+
+	if (bits & REQ_TLB_FLUSH)
+		tlb_flush(h);
+	if (bits & REQ_WRITE_DROP)
+		code_drop_write_mappings(h);
+	if (atomic_load(&t->req_done) < seq)
+		atomic_store(&t->req_done, seq);
+}
+
+void hart_take_requests(struct hart *h)
+{
+	take_requests(h);
+}
+
+void hart_attend(struct hart *h)
+{
+	struct rv_cpu *m = h->cpu;
+	uint64_t gen;
+
+	atomic_store(&h->attention, 0);
+	if (atomic_load(&m->dma_pending))
+		code_apply_dma(m);
+	take_requests(h);
+	gen = atomic_load(&m->code_gen);
+	if (gen != h->code_gen_seen) {
+		/* blocks were dropped: none may be reached from here again */
+		memset(h->jcache, 0, sizeof(h->jcache));
+		h->code_gen_seen = gen;
+	}
+}
+
+/* Wait until target has handled the requests up to ticket. */
+static void wait_for(struct hart *h, struct hart *target, uint64_t ticket)
+{
+	struct rv_cpu *m = target->cpu;
+	struct rv_hart_thread *t = &m->hthread[target->id];
+
+	if (atomic_load(&t->req_done) >= ticket)
+		return;
+	/* The target acts at its next block boundary, in WFI or parked: wake
+	 * it wherever it waits. */
+	rv_hart_kick(target);
+	pthread_mutex_lock(&m->park_lock);
+	pthread_cond_broadcast(&m->park_cond);
+	pthread_mutex_unlock(&m->park_lock);
+	while (atomic_load(&t->req_done) < ticket && !m->quit && !vm_should_stop(m->vm)) {
+		/* The target may be waiting for us the same way. */
+		if (h)
+			take_requests(h);
+		sched_yield();
+	}
+}
+
+uint64_t rv_hart_request(struct hart *h, struct hart *target, unsigned bits, bool wait)
+{
+	struct rv_cpu *m = target->cpu;
+	struct rv_hart_thread *t = &m->hthread[target->id];
+	uint64_t ticket;
+
+	atomic_fetch_or(&t->requests, bits);
+	ticket = atomic_fetch_add(&t->req_seq, 1) + 1;
+	if (target == h) {
+		hart_attend(h);
+		return ticket;
+	}
+	atomic_store(&target->attention, 1);
+	if (wait)
+		wait_for(h, target, ticket);
+	return ticket;
+}
+
+void hart_fence_i(struct hart *h)
+{
+	struct rv_cpu *m = h->cpu;
+
+	hart_attend(h);
+	code_drop_write_mappings(h);
+	for (int i = 0; i < m->nr_harts; i++) {
+		struct hart *t = m->harts[i];
+		if (t != h)
+			wait_for(h, t, atomic_load(&m->hthread[i].wdrop_ticket));
+	}
+	/* what they dropped meanwhile */
+	hart_attend(h);
+}
+
+/* ---- the timer of one hart ------------------------------------------- */
+
+/* Raise or lower the hart's timer interrupt; returns its deadline. */
+static uint64_t update_timer(struct hart *h)
+{
+	uint64_t cmp = atomic_load(&h->timecmp);
+	bool due = rv_mtime(h->cpu) >= cmp;
+	bool pending = atomic_load_explicit(&h->mip, memory_order_relaxed) & h->timer_bit;
+
+	if (due != pending)
+		hart_set_mip(h, h->timer_bit, due);
+	return due ? UINT64_MAX : cmp;
+}
+
+/* WFI, or stopped: sleep until an interrupt, a request, a kick or the
+ * hart's own timer deadline (at most 100 ms, so a clock moved by the
+ * controller is noticed). */
+static void idle_wait(struct hart *h, uint64_t deadline_ticks)
+{
+	struct rv_cpu *m = h->cpu;
+	struct rv_hart_thread *t = &m->hthread[h->id];
 	struct timespec ts;
 	uint64_t now = rv_mtime(m), wait_ns;
 
@@ -96,67 +224,99 @@ static void idle_wait(struct rv_cpu *m, uint64_t deadline_ticks)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += (ts.tv_nsec + wait_ns) / 1000000000ULL;
 	ts.tv_nsec = (ts.tv_nsec + wait_ns) % 1000000000ULL;
-	pthread_mutex_lock(&m->idle_lock);
-	while (!atomic_load(&m->kicked) && !vm_vcpus_must_park(m->vm)) {
-		if (pthread_cond_timedwait(&m->idle_cond, &m->idle_lock, &ts))
+	pthread_mutex_lock(&t->idle_lock);
+	while (!t->kicked && !vm_vcpus_must_park(m->vm) && !atomic_load(&t->requests) &&
+	       !(atomic_load(&h->state) == HART_WFI && (atomic_load(&h->mip) & h->mie))) {
+		if (pthread_cond_timedwait(&t->idle_cond, &t->idle_lock, &ts))
 			break;
 	}
-	atomic_store(&m->kicked, 0);
-	pthread_mutex_unlock(&m->idle_lock);
+	t->kicked = false;
+	pthread_mutex_unlock(&t->idle_lock);
+	take_requests(h);
 }
 
 /* Wait, parked, until the controller lets the harts go on (or ends them).
  * The condition is checked under park_lock, and the controller takes it to
- * wake us, so a resume cannot slip between the check and the wait. */
-static void park(struct rv_cpu *m)
+ * wake us, so a resume cannot slip between the check and the wait. Other
+ * harts' requests are answered while parked: a hart that waits for one
+ * cannot park before it is answered. */
+static void park(struct hart *h)
 {
+	struct rv_cpu *m = h->cpu;
+	struct rv_hart_thread *t = &m->hthread[h->id];
+
 	pthread_mutex_lock(&m->park_lock);
-	m->parked = true;
+	t->parked = true;
+	m->nr_parked++;
 	pthread_cond_broadcast(&m->park_cond);
-	while (!m->quit && vm_vcpus_must_park(m->vm))
+	while (!m->quit && vm_vcpus_must_park(m->vm)) {
+		if (atomic_load(&t->requests)) {
+			pthread_mutex_unlock(&m->park_lock);
+			take_requests(h);
+			pthread_mutex_lock(&m->park_lock);
+			continue;
+		}
 		pthread_cond_wait(&m->park_cond, &m->park_lock);
-	m->parked = false;
+	}
+	m->nr_parked--;
+	t->parked = false;
 	pthread_mutex_unlock(&m->park_lock);
 }
 
-/* One round: every runnable hart gets a slice. */
-static void run_round(struct rv_cpu *m)
+/* One slice of one hart, then its timer and the instruction limit. */
+static void run_slice(struct hart *h)
 {
-	uint64_t limit = m->vm->cfg->max_insns, deadline;
-	bool any = false;
+	struct rv_cpu *m = h->cpu;
+	struct rv_hart_thread *t = &m->hthread[h->id];
+	uint64_t limit = m->vm->cfg->max_insns, deadline, gen;
+	int st = atomic_load(&h->state);
 
-	for (int i = 0; i < m->nr_harts && !vm_vcpus_must_park(m->vm); i++) {
-		struct hart *h = m->harts[i];
-		int st = atomic_load(&h->state);
-		if (st == HART_WFI && (atomic_load(&h->mip) & h->mie))
-			atomic_store(&h->state, st = HART_RUNNING);
-		if (st != HART_RUNNING)
-			continue;
+	if (st == HART_WFI && (atomic_load(&h->mip) & h->mie))
+		atomic_compare_exchange_strong(&h->state, &st, HART_RUNNING);
+	if (st == HART_RUNNING) {
+		uint64_t ran, prev;
+
+		/* Publish the generation we run under, then read it again: a
+		 * drop the reaper did not see us for is then seen by us
+		 * (cache.c, code_cache_reap). */
+		do {
+			gen = atomic_load(&m->code_gen);
+			atomic_store(&t->active_gen, gen);
+		} while (atomic_load(&m->code_gen) != gen);
+		if (gen != h->code_gen_seen)
+			atomic_store(&h->attention, 1);
 		hart_run(h, SLICE);
-		m->executed += SLICE - h->budget;
-		any = true;
+		atomic_store(&t->active_gen, UINT64_MAX);
+		code_cache_reap(m->blocks);
+		/* the budget spent, which faults that retire nothing also use */
+		ran = (uint64_t)(SLICE - h->budget);
+		if (limit && (prev = atomic_fetch_add(&m->executed, ran)) < limit &&
+		    prev + ran >= limit) {
+			warn("instruction limit (%llu) reached", (unsigned long long)limit);
+			vm_request_exit(m->vm, VM_FAIL, 3);
+		}
 	}
-	deadline = rv_update_timers(m);
-	if (limit && m->executed >= limit) {
-		warn("instruction limit (%llu) reached", (unsigned long long)limit);
-		vm_request_exit(m->vm, VM_FAIL, 3);
-	}
-	if (!any)
-		idle_wait(m, deadline);
+	st = HART_STOP_PENDING;
+	atomic_compare_exchange_strong(&h->state, &st, HART_STOPPED);
+	deadline = update_timer(h);
+	st = atomic_load(&h->state);
+	if (st != HART_RUNNING)
+		idle_wait(h, deadline);
 }
 
 static void *hart_thread(void *arg)
 {
-	struct rv_cpu *m = arg;
+	struct hart *h = arg;
+	struct rv_cpu *m = h->cpu;
 
-	atomic_store(&m->tid, (int)gettid());
+	atomic_store(&m->hthread[h->id].tid, (int)gettid());
 	seccomp_enter(SECCOMP_VCPU_INTERP);
 	while (!m->quit) {
 		if (vm_vcpus_must_park(m->vm)) {
-			park(m);
+			park(h);
 			continue;
 		}
-		run_round(m);
+		run_slice(h);
 	}
 	return NULL;
 }
@@ -185,6 +345,11 @@ static int interp_create(struct vm *vm)
 		warn("--cpus %d: the RISC-V machine has 1 to %d harts", cfg->cpus, MAX_HARTS);
 		return -EINVAL;
 	}
+	/* Every hart thread mallocs decoded blocks. Once a process has more
+	 * than 8 malloc arenas, glibc counts the host's CPUs to cap them, by
+	 * opening /sys/devices/system/cpu/online, which no sandboxed thread
+	 * may do: give the cap now. */
+	mallopt(M_ARENA_MAX, 8);
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -197,10 +362,9 @@ static int interp_create(struct vm *vm)
 	m->blocks = code_cache_create(m);
 	if (!m->page_flags || !m->blocks)
 		return -ENOMEM;
-	pthread_mutex_init(&m->idle_lock, NULL);
 	pthread_mutex_init(&m->dma_lock, NULL);
 	pthread_mutex_init(&m->park_lock, NULL);
-	init_cond(&m->idle_cond);
+	pthread_mutex_init(&m->code_lock, NULL);
 	init_cond(&m->park_cond);
 	m->mtime_origin_ns = host_ns();
 	m->nr_harts = cfg->cpus;
@@ -209,6 +373,9 @@ static int interp_create(struct vm *vm)
 		if (!m->harts[i])
 			return -ENOMEM;
 		hart_init(m->harts[i], m, i, m->para);
+		pthread_mutex_init(&m->hthread[i].idle_lock, NULL);
+		init_cond(&m->hthread[i].idle_cond);
+		atomic_store(&m->hthread[i].active_gen, UINT64_MAX);
 	}
 	vm->mem.on_dma_write = code_note_dma;
 	vm->mem.on_dma_write_opaque = m;
@@ -220,9 +387,18 @@ static int interp_start(struct vm *vm)
 {
 	struct rv_cpu *m = vm->engine_state;
 
-	if (pthread_create(&m->thread, NULL, hart_thread, m))
-		return -EAGAIN;
-	pthread_setname_np(m->thread, "trevo-harts");
+	for (int i = 0; i < m->nr_harts; i++) {
+		char name[16];
+
+		if (pthread_create(&m->hthread[i].thread, NULL, hart_thread, m->harts[i])) {
+			/* the ones started so far are joined by destroy */
+			m->nr_started = i;
+			return -EAGAIN;
+		}
+		snprintf(name, sizeof(name), "trevo-hart%u", (unsigned)i % 100);
+		pthread_setname_np(m->hthread[i].thread, name);
+		m->nr_started = i + 1;
+	}
 	m->started = true;
 	return 0;
 }
@@ -239,7 +415,7 @@ static void interp_pause(struct vm *vm)
 
 	rv_cpu_kick(m);
 	pthread_mutex_lock(&m->park_lock);
-	while (m->started && !m->parked)
+	while (m->nr_parked < m->nr_started)
 		pthread_cond_wait(&m->park_cond, &m->park_lock);
 	pthread_mutex_unlock(&m->park_lock);
 	/* The guest's clock stops while it does not run (as QEMU's virtual
@@ -335,8 +511,10 @@ static int interp_set_vcpu(struct vm *vm, int cpu, const struct vcpu_state *st)
 	COPY(mscratch); COPY(mepc); COPY(mcause); COPY(mtval); COPY(mcounteren);
 	COPY(mcountinhibit); COPY(menvcfg); COPY(mhartid); COPY(stvec); COPY(sscratch);
 	COPY(sepc); COPY(scause); COPY(stval); COPY(satp); COPY(scounteren); COPY(senvcfg);
-	COPY(instret); COPY(timecmp); COPY(reservation);
+	COPY(instret); COPY(timecmp);
 #undef COPY
+	/* the value LR loaded is not in the state: SC may fail at any time */
+	h->reservation = ~0ULL;
 	atomic_store(&h->mip, s->mip);
 	memcpy(h->pmpcfg, s->pmpcfg, sizeof(h->pmpcfg));
 	memcpy(h->pmpaddr, s->pmpaddr, sizeof(h->pmpaddr));
@@ -401,8 +579,9 @@ static int interp_vcpu_thread_id(struct vm *vm, int cpu)
 {
 	struct rv_cpu *m = vm->engine_state;
 
-	(void)cpu;  /* one thread runs every hart */
-	return m ? atomic_load(&m->tid) : 0;
+	if (!m || cpu < 0 || cpu >= m->nr_harts)
+		return 0;
+	return atomic_load(&m->hthread[cpu].tid);
 }
 
 static void interp_destroy(struct vm *vm)
@@ -416,8 +595,8 @@ static void interp_destroy(struct vm *vm)
 	pthread_cond_broadcast(&m->park_cond);
 	pthread_mutex_unlock(&m->park_lock);
 	rv_cpu_kick(m);
-	if (m->started)
-		pthread_join(m->thread, NULL);
+	for (int i = 0; i < m->nr_started; i++)
+		pthread_join(m->hthread[i].thread, NULL);
 	vm->mem.on_dma_write = NULL;
 	for (int i = 0; i < m->nr_harts; i++) {
 		if (m->harts[i])

@@ -10,9 +10,6 @@
 #include "sbi.h"
 #include "jit/jit.h"
 
-/* instructions a slice may overrun while the hart is in M-mode */
-#define M_MODE_GRACE 10000
-
 static inline int64_t sext32(uint64_t v)
 {
 	return (int64_t)(int32_t)(uint32_t)v;
@@ -82,7 +79,6 @@ void hart_run(struct hart *h, int64_t budget)
 		RV_OPS(RV_OP_LABEL)
 #undef RV_OP_LABEL
 	};
-	struct rv_cpu *m = h->cpu;
 	uint64_t *const x = h->x;
 	const struct rv_insn *i;
 	struct rv_block *b, *link_from = NULL;
@@ -111,7 +107,7 @@ void hart_run(struct hart *h, int64_t budget)
 		h->pc = (target);                                              \
 		if (likely(n_ && h->budget > 0 &&                              \
 			   !(atomic_load_explicit(&h->mip, memory_order_relaxed) & h->mie) && \
-			   !atomic_load_explicit(&m->dma_pending, memory_order_relaxed))) { \
+			   !atomic_load_explicit(&h->attention, memory_order_relaxed))) { \
 			pc = h->pc;                                            \
 			b = n_;                                                \
 			h->budget -= b->n;                                     \
@@ -164,41 +160,28 @@ void hart_run(struct hart *h, int64_t budget)
 		NEXT;                                                               \
 	} while (0)
 
-	if (m->jit) {
+	if (h->cpu->jit) {
 		/* --cpu jit: the translator runs this slice (jit/jit.c) */
 		jit_run(h, budget);
 		return;
 	}
 	h->budget = budget;
 	h->reservation = ~0ULL;
-	code_cache_reap(m->blocks);
 
 	for (;;) {
 		struct rv_jcache_entry *je;
 		bool cacheable = true;
 
-		if (unlikely(atomic_load_explicit(&m->dma_pending, memory_order_relaxed))) {
-			code_apply_dma(m);
+		if (unlikely(atomic_load_explicit(&h->attention, memory_order_relaxed))) {
+			/* DMA into code, code dropped by another hart, requests */
+			hart_attend(h);
 			link_from = NULL;
 		}
 		if (unlikely(atomic_load_explicit(&h->mip, memory_order_relaxed) & h->mie) &&
 		    hart_check_interrupts(h))
 			link_from = NULL;
-		if (unlikely(h->budget <= 0 || atomic_load_explicit(&h->state, memory_order_relaxed) != HART_RUNNING)) {
-			/* Harts take turns in one thread, so a hart paused in the
-			 * middle of a firmware call leaves its half-done updates
-			 * for the others to see for a whole round, a window real
-			 * harts keep to nanoseconds. OpenSBI 1.1's hart_start marks
-			 * the target START_PENDING before it stores the start
-			 * address; a target polling in between jumps to a stale
-			 * address. So a slice that runs out in M-mode gets a short
-			 * extension to finish the call (bounded: M-mode may also
-			 * be waiting for another hart). */
-			if (!(h->priv == PRV_M && h->budget > -M_MODE_GRACE &&
-			      atomic_load_explicit(&h->state, memory_order_relaxed) == HART_RUNNING &&
-			      m->nr_harts > 1))
-				break;
-		}
+		if (unlikely(h->budget <= 0 || atomic_load_explicit(&h->state, memory_order_relaxed) != HART_RUNNING))
+			break;
 		pc = h->pc;
 		je = &h->jcache[(pc >> 1) & (JCACHE_SIZE - 1)];
 		if (likely(je->va == pc && je->block)) {
@@ -244,7 +227,13 @@ void hart_run(struct hart *h, int64_t budget)
 	op_ILLEGAL:
 		ILLEGAL();
 	op_NOP:
+		NEXT;
 	op_FENCE:
+		/* fences after stores (decode.c) */
+		if (unlikely(atomic_load_explicit(&h->attention, memory_order_relaxed)))
+			hart_attend(h);
+		if (i->imm)  /* store -> load */
+			atomic_thread_fence(memory_order_seq_cst);
 		NEXT;
 	op_LI:
 		RD = IMM;
@@ -410,7 +399,9 @@ void hart_run(struct hart *h, int64_t budget)
 		NEXT;
 
 	op_FENCE_I:
-		/* stores to decoded code already dropped it (PAGE_CODE) */
+		/* stores to decoded code already dropped it (PAGE_CODE), but
+		 * another hart's may still be on their way (cache.c) */
+		hart_fence_i(h);
 		JUMP(PC + i->len);
 	op_ECALL:
 		if (h->para && h->priv == PRV_S) {

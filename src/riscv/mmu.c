@@ -89,7 +89,9 @@ int mmu_translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa)
 
 		if (!p)
 			return fault(h, access_fault_cause[acc], va);
-		memcpy(&pte, p, 8);
+		/* PTEs are 8-aligned, and RAM is page-aligned on the host */
+	again:
+		pte = __atomic_load_n((uint64_t *)p, __ATOMIC_ACQUIRE);
 		/* reserved bits 63:54 (no Svnapot/Svpbmt here) must be zero */
 		if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte >> 54))
 			return fault(h, page_fault_cause[acc], va);
@@ -118,8 +120,14 @@ int mmu_translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa)
 			return fault(h, page_fault_cause[acc], va);
 		/* A and D are set by the hardware walker (allowed by 4.3.2 step 7) */
 		if (!(pte & PTE_A) || (acc == ACC_WRITE && !(pte & PTE_D))) {
-			pte |= PTE_A | (acc == ACC_WRITE ? PTE_D : 0);
-			memcpy(p, &pte, 8);
+			/* 4.3.2 step 7: the update must be atomic with the load
+			 * of step 2 (another hart, or the guest kernel on another
+			 * hart, may change the PTE meanwhile): compare-and-swap,
+			 * and walk this level again if it changed. */
+			uint64_t want = pte | PTE_A | (acc == ACC_WRITE ? PTE_D : 0);
+			if (!__atomic_compare_exchange_n((uint64_t *)p, &pte, want, false,
+							 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+				goto again;
 			rv_dirty_note(h->cpu, (pte_addr - h->cpu->ram_base) >> 12);
 		}
 		ppn |= (va >> 12) & ((1ULL << (9 * lvl)) - 1);
@@ -186,26 +194,34 @@ static int store_one(struct hart *h, uint64_t va, unsigned size, uint64_t val)
 {
 	struct rv_cpu *m = h->cpu;
 	uint64_t pa, page;
-	uint8_t *p;
+	uint8_t *p, flags;
 	int ret = 0;
 
 	if (mmu_translate(h, va, ACC_WRITE, &pa))
 		return -1;
 	p = phys_ptr(m, pa, size, false);
 	if (!p) {
+		/* A device write may tell another hart to look at memory (an
+		 * IPI through the CLINT): first act on what this hart was asked
+		 * to do (cache.c, code_drop_write_mappings). */
+		if (unlikely(atomic_load_explicit(&h->attention, memory_order_relaxed)))
+			hart_attend(h);
 		if (vm_mmio_write(m->vm, pa, size, val))
 			return fault(h, CAUSE_STORE_ACCESS, va);
 		return 0;
 	}
 	memcpy(p, &val, size);
 	page = (pa - m->ram_base) >> 12;
-	if (unlikely(m->page_flags[page])) {
+	/* PAGE_CODE is set by other harts' threads (cache.c: they then ask
+	 * this hart to drop its write mappings of the page) */
+	flags = __atomic_load_n(&m->page_flags[page], __ATOMIC_SEQ_CST);
+	if (unlikely(flags)) {
 		rv_dirty_note(m, page);
-		if (m->page_flags[page] & PAGE_CODE) {
+		if (flags & PAGE_CODE) {
 			code_invalidate_page(m, page);
 			ret = 1;
 		}
-		if ((m->page_flags[page] & PAGE_WATCH) && m->watch) {
+		if ((flags & PAGE_WATCH) && m->watch) {
 			m->watch(m->watch_opaque, pa, size);
 			return 1;
 		}
@@ -257,7 +273,7 @@ void *mmu_amo_ptr(struct hart *h, uint64_t va, unsigned size, bool is_lr)
 	page = (pa - m->ram_base) >> 12;
 	if (!is_lr)
 		rv_dirty_note(m, page);
-	if (!is_lr && unlikely(m->page_flags[page] & PAGE_CODE))
+	if (!is_lr && unlikely(__atomic_load_n(&m->page_flags[page], __ATOMIC_RELAXED) & PAGE_CODE))
 		code_invalidate_page(m, page);
 	h->amo_pa = pa;
 	return p;
@@ -305,8 +321,10 @@ void rv_dirty_log(struct rv_cpu *m, bool on)
 	uint64_t pages = m->ram_size >> 12;
 
 	for (uint64_t p = 0; p < pages; p++)
-		m->page_flags[p] = on ? m->page_flags[p] | PAGE_DIRTY_LOG
-				      : m->page_flags[p] & ~PAGE_DIRTY_LOG;
+		if (on)
+			__atomic_fetch_or(&m->page_flags[p], PAGE_DIRTY_LOG, __ATOMIC_RELAXED);
+		else
+			__atomic_fetch_and(&m->page_flags[p], (uint8_t)~PAGE_DIRTY_LOG, __ATOMIC_RELAXED);
 	for (int i = 0; i < m->nr_harts; i++)
 		for (unsigned j = 0; j < TLB_SIZE; j++)
 			m->harts[i]->tlb_w[j].vpn = TLB_INVALID;
@@ -325,20 +343,10 @@ void rv_dirty_rearm(struct rv_cpu *m)
 			uint64_t p = w * 64 + (uint64_t)__builtin_ctzll(v);
 			v &= v - 1;
 			if (p < pages)
-				m->page_flags[p] |= PAGE_DIRTY_LOG;
+				__atomic_fetch_or(&m->page_flags[p], PAGE_DIRTY_LOG, __ATOMIC_RELAXED);
 		}
 	}
 	for (int i = 0; i < m->nr_harts; i++)
 		for (unsigned j = 0; j < TLB_SIZE; j++)
 			m->harts[i]->tlb_w[j].vpn = TLB_INVALID;
-}
-
-void mmu_drop_write_mappings(struct rv_cpu *m, uint64_t pa_page)
-{
-	for (int i = 0; i < m->nr_harts; i++) {
-		struct hart *h = m->harts[i];
-		for (unsigned j = 0; j < TLB_SIZE; j++)
-			if (h->tlb_w[j].vpn != TLB_INVALID && h->tlb_w[j].pa_page == pa_page)
-				h->tlb_w[j].vpn = TLB_INVALID;
-	}
 }

@@ -87,10 +87,19 @@ static void send_ipi(struct hart *t, void *arg)
 	hart_set_mip(t, MIP_SSIP, true);
 }
 
+/* SBI 8 (RFENCE): the target harts run SFENCE.VMA (or FENCE.I) before the
+ * call returns, as OpenSBI makes them. Each target flushes its TLB and its
+ * jump cache at its next block boundary (or at once if it sleeps); the
+ * caller waits. A whole flush covers any address range and ASID; FENCE.I
+ * needs nothing else, since stores to code already dropped it for all
+ * harts (cache.c). */
 static void remote_fence(struct hart *t, void *arg)
 {
-	(void)arg;
-	tlb_flush(t);
+	struct hart *h = arg;
+
+	if (t == h)
+		hart_fence_i(h);
+	rv_hart_request(h, t, REQ_TLB_FLUSH, true);
 }
 
 /* Legacy calls pass the hart mask by its (virtual) address. */
@@ -116,6 +125,9 @@ static void hsm(struct hart *h, uint64_t fid)
 		if (id >= (uint64_t)m->nr_harts)
 			return ret(h, SBI_ERR_INVALID_PARAM, 0);
 		t = m->harts[id];
+		/* A stopped hart's thread is out of hart_run and touches none of
+		 * the registers below (engine.c); it runs again once it sees
+		 * HART_RUNNING, stored last. */
 		if (atomic_load(&t->state) != HART_STOPPED)
 			return ret(h, SBI_ERR_ALREADY_AVAILABLE, 0);
 		/* 9.1: the hart starts in S-mode, satp = 0, SIE = 0, a0 = hartid,
@@ -126,17 +138,19 @@ static void hsm(struct hart *h, uint64_t fid)
 		t->satp = 0;
 		t->mstatus &= ~MSTATUS_SIE;
 		t->priv = PRV_S;
-		tlb_flush(t);
+		rv_hart_request(h, t, REQ_TLB_FLUSH, false);
 		atomic_store(&t->state, HART_RUNNING);
+		rv_hart_kick(t);
 		return ret(h, SBI_SUCCESS, 0);
 	case 1: /* hart_stop */
-		atomic_store(&h->state, HART_STOPPED);
+		atomic_store(&h->state, HART_STOP_PENDING);
 		return ret(h, SBI_SUCCESS, 0);
 	case 2: /* hart_get_status: 0 started, 1 stopped, 4 suspended */
 		if (id >= (uint64_t)m->nr_harts)
 			return ret(h, SBI_ERR_INVALID_PARAM, 0);
 		switch (atomic_load(&m->harts[id]->state)) {
 		case HART_STOPPED: return ret(h, SBI_SUCCESS, 1);
+		case HART_STOP_PENDING: return ret(h, SBI_SUCCESS, 3);
 		case HART_WFI: return ret(h, SBI_SUCCESS, 0);
 		default: return ret(h, SBI_SUCCESS, 0);
 		}
@@ -216,6 +230,10 @@ void sbi_call(struct hart *h)
 
 	_Static_assert(SBI_STAT_COUNT <= ARRAY_SIZE(h->stats.sbi_calls), "sbi stats");
 	h->stats.sbi_calls[stat_index(ext)]++;
+	/* before telling other harts to look at memory (IPI, RFENCE): this
+	 * hart's own pending requests (cache.c, code_drop_write_mappings) */
+	if (atomic_load_explicit(&h->attention, memory_order_relaxed))
+		hart_attend(h);
 	switch (ext) {
 	case 0x00: /* legacy set_timer */
 		set_timer(h, h->x[A0]);
@@ -242,7 +260,7 @@ void sbi_call(struct hart *h)
 		h->x[A0] = 0;
 		return;
 	case 0x05: case 0x06: case 0x07: /* legacy remote fences */
-		for_each_hart(h, legacy_mask(h, h->x[A0]), 0, remote_fence, NULL);
+		for_each_hart(h, legacy_mask(h, h->x[A0]), 0, remote_fence, h);
 		h->x[A0] = 0;
 		return;
 	case 0x08: /* legacy shutdown */
@@ -273,7 +291,7 @@ void sbi_call(struct hart *h)
 			return ret(h, SBI_ERR_NOT_SUPPORTED, 0);
 		if (fid >= 3) /* hypervisor fences: no H extension */
 			return ret(h, SBI_ERR_NOT_SUPPORTED, 0);
-		if (!for_each_hart(h, h->x[A0], h->x[A1], remote_fence, NULL))
+		if (!for_each_hart(h, h->x[A0], h->x[A1], remote_fence, h))
 			return ret(h, SBI_ERR_INVALID_PARAM, 0);
 		return ret(h, SBI_SUCCESS, 0);
 	case EXT_HSM:

@@ -140,7 +140,12 @@ void hart_set_mip(struct hart *h, uint64_t bits, bool level)
 {
 	if (level) {
 		atomic_fetch_or(&h->mip, bits);
-		rv_cpu_kick(h->cpu);
+		/* A running hart sees mip at its next block boundary; only a
+		 * sleeping one needs waking. Both atomics are seq_cst, and the
+		 * hart stores HART_WFI before it looks at mip again, so one of
+		 * the two sides always sees the other. */
+		if (atomic_load(&h->state) != HART_RUNNING)
+			rv_hart_kick(h);
 	} else {
 		atomic_fetch_and(&h->mip, ~bits);
 	}

@@ -44,8 +44,10 @@ int main(void)
 	struct plic *p;
 	struct hart *h0, *h1;
 
-	pthread_mutex_init(&m.idle_lock, NULL);
-	pthread_cond_init(&m.idle_cond, NULL);
+	for (int i = 0; i < 2; i++) {
+		pthread_mutex_init(&m.hthread[i].idle_lock, NULL);
+		pthread_cond_init(&m.hthread[i].idle_cond, NULL);
+	}
 	h0 = calloc(1, sizeof(*h0));
 	h1 = calloc(1, sizeof(*h1));
 	h0->cpu = h1->cpu = &m;

@@ -51,7 +51,7 @@ int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj)
 		static const uint8_t size[] = { 1, 2, 4, 8, 1, 2, 4 };
 		unsigned k = i->op - OP_LB;
 		uint64_t v;
-		h->cpu->jit->tlb_misses++;
+		JIT_STAT_ADD(h->cpu->jit->tlb_misses, 1);
 		if (mmu_load_slow(h, rs1 + imm, size[k], &v))
 			goto exception;
 		switch (i->op) {
@@ -65,7 +65,7 @@ int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj)
 	}
 	case OP_SB: case OP_SH: case OP_SW: case OP_SD: {
 		int r;
-		h->cpu->jit->tlb_misses++;
+		JIT_STAT_ADD(h->cpu->jit->tlb_misses, 1);
 		r = mmu_store_slow(h, rs1 + imm, 1u << (i->op - OP_SB), rs2);
 		if (r < 0)
 			goto exception;
@@ -155,7 +155,11 @@ int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj)
 			goto exception;
 		return 0;
 	case OP_FENCE_I:
-		/* stores to decoded code already dropped it (PAGE_CODE) */
+		/* stores to decoded code already dropped it (PAGE_CODE), but
+		 * another hart's may still be on their way (cache.c); the
+		 * waits in hart_fence_i are answered by harts waiting for
+		 * their turn (jit.c) */
+		hart_fence_i(h);
 		JUMP(pc + i->len);
 	case OP_ECALL:
 		if (h->para && h->priv == PRV_S) {

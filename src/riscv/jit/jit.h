@@ -18,9 +18,21 @@ struct jit {
 	uint8_t *epilogue;          /* rw address */
 	uint64_t (*enter)(struct hart *h, const void *code);
 	bool trace;                 /* --cpu-trace: print each translated block */
-	/* statistics (query-stats) */
+	/* The turn (jit.c): a ticket lock; only its holder runs translated
+	 * code, translates, patches or flushes. */
+	_Atomic uint64_t turn_next, turn_now;
+	/* bumped by every write to the code; code_seen[hart]: the value when
+	 * that hart last serialised (jit.c, cross-modifying code) */
+	uint64_t code_seq, code_seen[MAX_HARTS];
+	/* statistics (query-stats): written under the turn with JIT_STAT_*,
+	 * read by the controller with relaxed loads */
 	uint64_t blocks, code_bytes, flushes, chains, exits, tlb_misses;
 };
+
+#define JIT_STAT_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
+#define JIT_STAT_ADD(field, n) \
+	JIT_STAT_SET(field, __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n))
+#define JIT_STAT(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
 /* Set up the code cache for m (before any thread enters seccomp). */
 int jit_init(struct rv_cpu *m);

@@ -634,8 +634,7 @@ void *jit_translate(struct rv_cpu *m, struct rv_block *blk, bool linkable)
 	x86_load(b, 1, RAX, HF(mip));
 	x86_test_rm(b, 1, RAX, HF(mie));
 	bail[1] = x86_jcc32(b, CC_NE, NULL);
-	x86_mov_imm(b, RAX, (uint64_t)(uintptr_t)&m->dma_pending);
-	x86_alu_mi(b, 0, ALU_CMP, x86_m(RAX, 0), 0);
+	x86_alu_mi(b, 0, ALU_CMP, HF(attention), 0);
 	bail[2] = x86_jcc32(b, CC_NE, NULL);
 	/* body: the block's instructions are charged up front, as exec.c does */
 	body = b->p;
@@ -681,11 +680,13 @@ void *jit_translate(struct rv_cpu *m, struct rv_block *blk, bool linkable)
 	}
 	if (!b->overflow) {
 		size_t len = (size_t)(b->p - start);
-		j->used += (len + 15) & ~(size_t)15;
-		if (j->used > j->size)
-			j->used = j->size;
-		j->blocks++;
-		j->code_bytes += len;
+		size_t used = j->used + ((len + 15) & ~(size_t)15);
+
+		/* under the turn (jit.c); the stats reader loads them */
+		JIT_STAT_SET(j->used, used > j->size ? j->size : used);
+		JIT_STAT_ADD(j->blocks, 1);
+		JIT_STAT_ADD(j->code_bytes, len);
+		j->code_seq++;
 		blk->jit = start + j->delta;
 		blk->jit_body = body + j->delta;
 		ret = blk->jit;
