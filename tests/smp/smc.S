@@ -6,7 +6,8 @@
  * function (decoded and cached in the shared block cache from the previous
  * rounds) and must get K. Hart 1 also runs it between rounds, so that the
  * old code is hot when it is replaced. Harts 2.. run their own copy of the
- * check on a buffer of their own, written by themselves. */
+ * check on a buffer of their own, written by themselves. The calls link
+ * through ra, so smp_main keeps its own return address in s6. */
 #include "smp.h"
 #define ROUNDS 150
 #define LI_A0(k) (((k) << 20) | 0x513)	/* addi a0, zero, k */
@@ -15,6 +16,7 @@
 	.text
 	.globl smp_main
 smp_main:
+	mv s6, ra		/* jalr s1 below overwrites ra */
 	mv s0, a0
 	la s1, code
 	la s2, flag
@@ -70,6 +72,7 @@ self:	/* harts 2..: own buffer, own fence.i */
 2:	addi s4, s4, 1
 	ble s4, s5, 1b
 done:	BARRIER(2)
+	mv ra, s6
 	ret
 	/* The call returned the wrong value: tell why in the status.
 	 * 100 + (word in memory - expected), when the instruction word in
