@@ -250,7 +250,11 @@ static void park(struct hart *h)
 	m->nr_parked++;
 	pthread_cond_broadcast(&m->park_cond);
 	while (!m->quit && vm_vcpus_must_park(m->vm)) {
-		if (atomic_load(&t->requests)) {
+		/* A request whose bits an earlier take_requests already took
+		 * (it reads req_seq first) still needs its ticket answered, or
+		 * its sender would wait in wait_for for ever. */
+		if (atomic_load(&t->requests) ||
+		    atomic_load(&t->req_done) < atomic_load(&t->req_seq)) {
 			pthread_mutex_unlock(&m->park_lock);
 			take_requests(h);
 			pthread_mutex_lock(&m->park_lock);
