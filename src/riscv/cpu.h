@@ -302,5 +302,12 @@ void *mmu_amo_ptr(struct hart *h, uint64_t va, unsigned size, bool is_lr);
 /* CSRs (csr.c): 0, or -1 for an illegal instruction. */
 int csr_read(struct hart *h, unsigned csr, uint64_t *val);
 int csr_write(struct hart *h, unsigned csr, uint64_t val);
+/* One Zicsr instruction (CSRRW/S/C and their I forms) decoded from raw,
+ * for every engine: rs1_val is x[rs1], pc the instruction's address, adj
+ * how far h->instret runs ahead of it (the counters read as of this
+ * instruction). 0 with *rd_val the CSR's old value and *wrote set when the
+ * CSR was written (the block must end), or -1: illegal instruction. */
+int csr_insn(struct hart *h, uint32_t raw, unsigned csr, unsigned rs1, unsigned rd,
+	     uint64_t rs1_val, uint64_t pc, uint64_t adj, uint64_t *rd_val, bool *wrote);
 
 #endif

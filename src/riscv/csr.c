@@ -279,3 +279,28 @@ int csr_write(struct hart *h, unsigned csr, uint64_t v)
 		return 0;
 	return -1;
 }
+
+int csr_insn(struct hart *h, uint32_t raw, unsigned csr, unsigned rs1, unsigned rd,
+	     uint64_t rs1_val, uint64_t pc, uint64_t adj, uint64_t *rd_val, bool *wrote)
+{
+	unsigned f3 = (raw >> 12) & 7;
+	uint64_t src = (f3 & 4) ? rs1 : rs1_val, old = 0;
+	bool write = (f3 & 3) == 1 || rs1 != 0;
+	bool read = (f3 & 3) != 1 || rd != 32;
+	int err = 0;
+
+	h->instret -= adj;
+	h->pc = pc;
+	if (read)
+		err = csr_read(h, csr, &old);
+	if (!err && write) {
+		uint64_t nv = (f3 & 3) == 1 ? src : (f3 & 3) == 2 ? old | src : old & ~src;
+		err = csr_write(h, csr, nv);
+	}
+	h->instret += adj;
+	if (err)
+		return -1;
+	*rd_val = old;
+	*wrote = write;
+	return 0;
+}

@@ -436,26 +436,14 @@ void hart_run(struct hart *h, int64_t budget)
 		tlb_flush(h);
 		JUMP(PC + 4);
 	op_CSR: {
-		unsigned f3 = (i->raw >> 12) & 7, csr = (unsigned)i->imm;
-		uint64_t src = (f3 & 4) ? i->rs1 : RS1, old = 0, adj = b->n - i->idx;
-		bool write = (f3 & 3) == 1 || i->rs1 != 0;
-		bool read = (f3 & 3) != 1 || i->rd != 32;
-		int err = 0;
+		uint64_t old;
+		bool wrote;
 
-		/* counters read as of this instruction */
-		h->instret -= adj;
-		h->pc = PC;
-		if (read)
-			err = csr_read(h, csr, &old);
-		if (!err && write) {
-			uint64_t nv = (f3 & 3) == 1 ? src : (f3 & 3) == 2 ? old | src : old & ~src;
-			err = csr_write(h, csr, nv);
-		}
-		h->instret += adj;
-		if (err)
+		if (csr_insn(h, i->raw, (unsigned)i->imm, i->rs1, i->rd, RS1, PC, b->n - i->idx,
+			     &old, &wrote))
 			ILLEGAL();
 		RD = old;
-		if (write)
+		if (wrote)
 			LEAVE_EARLY(PC + 4);
 		NEXT;
 	}

@@ -194,26 +194,13 @@ int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj)
 		tlb_flush(h);
 		JUMP(pc + 4);
 	case OP_CSR: {
-		unsigned f3 = (i->raw >> 12) & 7, csr = (unsigned)i->imm;
-		uint64_t src = (f3 & 4) ? i->rs1 : rs1, old = 0;
-		bool write = (f3 & 3) == 1 || i->rs1 != 0;
-		bool read = (f3 & 3) != 1 || i->rd != 32;
-		int err = 0;
+		uint64_t old;
+		bool wrote;
 
-		/* counters read as of this instruction */
-		h->instret -= adj;
-		h->pc = pc;
-		if (read)
-			err = csr_read(h, csr, &old);
-		if (!err && write) {
-			uint64_t nv = (f3 & 3) == 1 ? src : (f3 & 3) == 2 ? old | src : old & ~src;
-			err = csr_write(h, csr, nv);
-		}
-		h->instret += adj;
-		if (err)
+		if (csr_insn(h, i->raw, (unsigned)i->imm, i->rs1, i->rd, rs1, pc, adj, &old, &wrote))
 			ILLEGAL();
 		*rd = old;
-		if (write)
+		if (wrote)
 			LEAVE_EARLY(pc + 4);
 		return 0;
 	}
