@@ -7,18 +7,20 @@
 # workload) as it has harts, at once (trevo-smp par). Throughput = copies per
 # second; the speed-up is against 1 hart of the same machine.
 #
-#   bench/smp.sh [--harts N] [--reps R] [--only trevo|qemu]
+#   bench/smp.sh [--harts N] [--reps R] [--only trevo|qemu] [--cpu interp|jit]
 #
-# N defaults to 4, R (trevo-bench's repetitions per copy) to 1. The host
+# N defaults to 4, R (trevo-bench's repetitions per copy) to 1; --cpu picks
+# Trevo's CPU engine (default: the mode's). The host
 # should be otherwise idle: the 2-hart figure needs two free cores.
 cd "$(dirname "$0")/.." || exit 1
-N=4 REPS=1 ONLY=
+N=4 REPS=1 ONLY= CPU=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--harts) N=$2; shift ;;
 	--reps) REPS=$2; shift ;;
 	--only) ONLY=$2; shift ;;
-	*) echo "bench/smp.sh: unknown option '$1' (--harts N, --reps R, --only trevo|qemu)" >&2; exit 2 ;;
+	--cpu) CPU=$2; shift ;;
+	*) echo "bench/smp.sh: unknown option '$1' (--harts N, --reps R, --only trevo|qemu, --cpu interp|jit)" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -35,7 +37,7 @@ run() {
 	cmd="/bin/trevo-smp par $n /bin/trevo-bench $REPS"
 	append="console=ttyS0 quiet trevo.run=${cmd// /%20}"
 	if [ "$who" = trevo ]; then
-		set -- "$TREVO" run --cpus "$n" --memory 512M --firmware "$FW" --kernel "$KERNEL" \
+		set -- "$TREVO" run ${CPU:+--cpu "$CPU"} --cpus "$n" --memory 512M --firmware "$FW" --kernel "$KERNEL" \
 			--initrd "$INITRD" --append "$append"
 	else
 		set -- qemu-system-riscv64 -M virt -accel tcg,thread=multi -smp "$n" -m 512M \
@@ -49,7 +51,8 @@ run() {
 			par=${line#*seconds=}
 			par=${par%% *} ;;
 		esac
-	done < <(timeout 900 "$@" < /dev/null 2>&1 | tr -d '\r')
+	# tr must not buffer: the boot line is timed when it arrives.
+	done < <(timeout 900 "$@" < /dev/null 2>&1 | stdbuf -o0 tr -d '\r')
 	echo "$boot $par"
 }
 
