@@ -44,7 +44,7 @@ enum {
 	MDIC = 0x0020, ICR = 0x00c0, ITR = 0x00c4, ICS = 0x00c8, IMS = 0x00d0, IMC = 0x00d8,
 	RCTL = 0x0100, TCTL = 0x0400, RDBAL = 0x2800, RDBAH = 0x2804, RDLEN = 0x2808,
 	RDH = 0x2810, RDT = 0x2818, TDBAL = 0x3800, TDBAH = 0x3804, TDLEN = 0x3808,
-	TDH = 0x3810, TDT = 0x3818, MTA = 0x5200, RA = 0x5400, STATS_FIRST = 0x4000,
+	TDH = 0x3810, TDT = 0x3818, RXCSUM = 0x5000, MTA = 0x5200, RA = 0x5400, STATS_FIRST = 0x4000,
 	STATS_LAST = 0x40fc,
 };
 #define CTRL_SLU (1u << 6)
@@ -92,6 +92,12 @@ enum {
 #define RXD_STAT_DD 0x1
 #define RXD_STAT_EOP 0x2
 #define RXD_STAT_IXSM 0x4
+#define RXD_STAT_TCPCS 0x20
+#define RXD_STAT_IPCS 0x40
+#define RXD_ERR_TCPE 0x20
+#define RXD_ERR_IPE 0x40
+#define RXCSUM_IPOFLD (1u << 8)
+#define RXCSUM_TUOFLD (1u << 9)
 
 /* PHY registers (M88E1011) */
 #define PHY_CTRL 0
@@ -107,7 +113,7 @@ struct tx_context {
 };
 
 struct e1000_counts {
-	uint64_t rx_frames, rx_bytes, rx_dropped, tx_frames, tx_bytes, tx_dropped, irqs;
+	uint64_t rx_frames, rx_bytes, rx_dropped, tx_frames, tx_bytes, tx_dropped, tx_tso, irqs;
 };
 
 struct e1000 {
@@ -496,10 +502,31 @@ static void send_frame(struct e1000 *e, uint8_t *f, size_t len)
 	e->counts.tx_bytes += len;
 }
 
+/* An IPv4 TCP segment of any size, sent as one frame to a back end that
+ * is an IP stack (net.h): the guest's header with its total length and
+ * both checksums filled in, as segmentation would give the first segment,
+ * the flags of the whole (FIN, PSH as the last segment would have them). */
+static void send_whole_tcp4(struct e1000 *e, uint8_t *f, size_t len)
+{
+	const struct tx_context *c = &e->ctx;
+	unsigned ipcss = c->ipcss, tucss = c->tucss;
+	uint32_t sum;
+
+	put_be16(f + ipcss + 2, (uint16_t)(len - ipcss));
+	put_be16(f + ipcss + 10, 0);
+	put_be16(f + ipcss + 10, csum_fold(csum_add(0, f + ipcss, (f[ipcss] & 15) * 4u)));
+	put_be16(f + tucss + 16, 0);
+	sum = csum_add(0, f + tucss, len - tucss);
+	sum = csum_add(sum, f + ipcss + 12, 8);
+	sum += 6 + (uint32_t)(len - tucss);
+	put_be16(f + tucss + 16, csum_fold(sum));
+	send_frame(e, f, len);
+}
+
 /* TCP segmentation (3.5): the header of hdr_len bytes repeated before
  * every mss bytes of payload, IPv4 total length, identification and header
  * checksum, TCP sequence number, flags and checksum redone per segment. */
-static void send_tso(struct e1000 *e, const uint8_t *f, size_t len)
+static void send_tso(struct e1000 *e, uint8_t *f, size_t len)
 {
 	const struct tx_context *c = &e->ctx;
 	unsigned hl = c->hdr_len, ipcss = c->ipcss, tucss = c->tucss;
@@ -513,7 +540,13 @@ static void send_tso(struct e1000 *e, const uint8_t *f, size_t len)
 		e->counts.tx_dropped++;
 		return;
 	}
+	e->counts.tx_tso++;
 	payload = len - hl;
+	if (ipv4 && e->be->takes_large_tcp4 && len <= NET_MAX_FRAME &&
+	    hl - ipcss + payload <= 0xffff) {
+		send_whole_tcp4(e, f, len);
+		return;
+	}
 	seq = (uint32_t)get_be16(f + tucss + 4) << 16 | get_be16(f + tucss + 6);
 	ipid = get_be16(f + ipcss + 4);
 	do {
@@ -718,6 +751,50 @@ static uint32_t crc32_le(const uint8_t *p, size_t len)
 	return ~c;
 }
 
+/* Receive checksum offload (3.2.9; RXCSUM at 05000h): for an Ethernet II
+ * IPv4 frame, the IP header checksum when RXCSUM.IPOFLD is set and the TCP
+ * or UDP checksum (not of a fragment) when RXCSUM.TUOFLD is set, each as a
+ * "calculated" status bit with its error bit. With neither enabled the
+ * indication is to be ignored (IXSM). Other frames get no indication. */
+static void rx_checksum(struct e1000 *e, const uint8_t *f, size_t len, uint8_t *status,
+			uint8_t *errors)
+{
+	uint32_t rxcsum = R(e, RXCSUM);
+	const uint8_t *ip = f + 14, *l4;
+	unsigned ihl, tot, proto;
+	uint32_t sum;
+
+	if (!(rxcsum & (RXCSUM_IPOFLD | RXCSUM_TUOFLD))) {
+		*status |= RXD_STAT_IXSM;
+		return;
+	}
+	if (len < 14 + 20 || get_be16(f + 12) != 0x0800 || ip[0] >> 4 != 4)
+		return;
+	ihl = (ip[0] & 15) * 4u;
+	tot = get_be16(ip + 2);
+	if (ihl < 20 || tot < ihl || tot > len - 14)
+		return;
+	if (rxcsum & RXCSUM_IPOFLD) {
+		*status |= RXD_STAT_IPCS;
+		if (csum_fold(csum_add(0, ip, ihl)))
+			*errors |= RXD_ERR_IPE;
+	}
+	proto = ip[9];
+	if (!(rxcsum & RXCSUM_TUOFLD) || (get_be16(ip + 6) & 0x3fff) || (proto != 6 && proto != 17))
+		return;
+	l4 = ip + ihl;
+	if (tot - ihl < (proto == 6 ? 20u : 8u))
+		return;
+	*status |= RXD_STAT_TCPCS;
+	if (proto == 17 && get_be16(l4 + 6) == 0)
+		return;                 /* UDP without a checksum */
+	sum = csum_add(0, l4, tot - ihl);
+	sum = csum_add(sum, ip + 12, 8);
+	sum += proto + (tot - ihl);
+	if (csum_fold(sum))
+		*errors |= RXD_ERR_TCPE;
+}
+
 static bool can_receive(struct e1000 *e)
 {
 	return !e->paused && (R(e, RCTL) & RCTL_EN) && rx_free(e) > 0;
@@ -729,6 +806,8 @@ static void receive(struct e1000 *e, const uint8_t *frame, size_t len)
 	uint32_t n = R(e, RDLEN) / 16;
 	uint64_t base = ring_base(e, RDBAL);
 	size_t bsize = rx_buf_size(R(e, RCTL)), off = 0;
+	uint8_t status = 0, errors = 0;
+	uint16_t pcsum;
 
 	if (!(R(e, RCTL) & RCTL_EN) || len < 14 || len > MAX_FRAME || !accept(e, frame)) {
 		if (len >= 14)
@@ -740,11 +819,16 @@ static void receive(struct e1000 *e, const uint8_t *frame, size_t len)
 		memset(buf + len, 0, 60 - len);
 		len = 60;
 	}
+	rx_checksum(e, buf, len, &status, &errors);
 	if (!(R(e, RCTL) & RCTL_SECRC)) {   /* the driver strips the CRC */
 		uint32_t crc = crc32_le(buf, len);
 		memcpy(buf + len, &crc, 4);
 		len += 4;
 	}
+	/* 3.2.3.1: the packet checksum, the one's complement sum from
+	 * RXCSUM.PCSS to the end (the CRC too when it is not stripped) */
+	pcsum = (uint8_t)R(e, RXCSUM) < len ? (uint16_t)~csum_fold(csum_add(0, buf + (uint8_t)R(e, RXCSUM),
+						len - (uint8_t)R(e, RXCSUM))) : 0;
 	/* 3.2.3: the frame spans as many buffers as it needs; EOP on the last. */
 	if (rx_free(e) < (len + bsize - 1) / bsize) {
 		e->counts.rx_dropped++;
@@ -768,9 +852,10 @@ static void receive(struct e1000 *e, const uint8_t *frame, size_t len)
 			      (unsigned long long)addr);
 		off += chunk;
 		memcpy(d + 8, &l16, 2);
-		d[10] = d[11] = 0;
-		d[12] = RXD_STAT_DD | (off >= len ? RXD_STAT_EOP : 0) | RXD_STAT_IXSM;
-		d[13] = 0;
+		d[10] = (uint8_t)pcsum;
+		d[11] = (uint8_t)(pcsum >> 8);
+		d[12] = RXD_STAT_DD | (off >= len ? RXD_STAT_EOP | status : RXD_STAT_IXSM);
+		d[13] = off >= len ? errors : 0;
 		pci_dma_write(e->pci, base + 16ULL * h + 8, d + 8, 8);
 		R(e, RDH) = (h + 1) % n;
 	}
@@ -944,6 +1029,7 @@ static void e1000_stats(void *opaque, const struct stats_sink *s)
 	stats_put(s, "tx-frames", e->counts.tx_frames);
 	stats_put(s, "tx-bytes", e->counts.tx_bytes);
 	stats_put(s, "tx-dropped", e->counts.tx_dropped);
+	stats_put(s, "tx-tso", e->counts.tx_tso);
 	stats_put(s, "interrupts", e->counts.irqs);
 }
 

@@ -33,6 +33,12 @@ struct net_backend {
 	/* Set by the device: whether a frame can be taken right now. */
 	bool (*can_receive)(void *opaque);
 	void *opaque;
+	/* Set by the back end: it is an IP stack, not a wire, and takes an
+	 * IPv4 TCP segment larger than the MTU in one frame (up to
+	 * NET_MAX_FRAME, checksums complete). A NIC doing TCP segmentation
+	 * for the guest may then hand over the guest's whole segment: the
+	 * stack acknowledges it once instead of once per MSS. */
+	bool takes_large_tcp4;
 };
 
 #define NET_MAX_FRAME 65536

@@ -206,6 +206,10 @@ static int user_send(struct net_backend *b, const struct iovec *iov, int cnt)
 	struct user_net *u = (struct user_net *)b;
 	size_t len = 0;
 
+	if (cnt == 1 && iov[0].iov_len <= NET_MAX_FRAME) {
+		slirp_input(u->slirp, iov[0].iov_base, (int)iov[0].iov_len);
+		return 0;
+	}
 	for (int i = 0; i < cnt; i++) {
 		if (iov[i].iov_len > sizeof(u->buf) - len)
 			return -EMSGSIZE;
@@ -311,6 +315,9 @@ struct net_backend *slirp_open(const char *options)
 		return NULL;
 	}
 	u->be.ops = &user_ops;
+	/* libslirp's ip_input takes any IPv4 length (only its IPv6 input
+	 * checks the MTU), its tcp_input any segment inside the window. */
+	u->be.takes_large_tcp4 = true;
 	opts = strdup(options ? options : "");
 	for (opt = strtok_r(opts, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
 		int err = -EINVAL;

@@ -2,15 +2,23 @@
  * drives it: EEPROM by Microwire bit-banging and by EERD (MAC, checksum
  * 0xBABA), the PHY through MDIC, ICR read-to-clear with IMS/IMC, an ARP
  * request sent through a transmit ring that wraps and slirp's reply found
- * in the receive ring, hostile descriptors (outside RAM, heads past the
- * ring, oversized lengths), filtering, and a state round trip. */
+ * in the receive ring, a TCP connection through slirp to a host socket
+ * (receive checksum offload on slirp's SYN-ACK; a TSO send that slirp
+ * takes whole and acknowledges once), hostile descriptors (outside RAM,
+ * heads past the ring, oversized lengths), filtering, and a state round
+ * trip. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dev/pci.h"
+#include "stats.h"
 #include "vm.h"
 #include "vmstate.h"
 
@@ -120,6 +128,107 @@ static bool wait_for(unsigned off, uint32_t want)
 	return false;
 }
 
+/* --- a TCP connection by hand, for the offloads --------------------------- */
+
+static uint64_t stat_value;
+static const char *stat_name;
+
+static void stat_put(void *ctx, const char *name, uint64_t value)
+{
+	(void)ctx;
+	if (!strcmp(name, stat_name))
+		stat_value = value;
+}
+
+static uint64_t stat(struct device *dev, const char *name)
+{
+	struct stats_sink sink = { stat_put, NULL };
+
+	stat_name = name;
+	stat_value = UINT64_MAX;
+	dev->ops->stats(dev->state, &sink);
+	return stat_value;
+}
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)be16(p) << 16 | be16(p + 2);
+}
+
+static void put16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v & 0xffff);
+}
+
+static uint16_t inet_csum(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += be16(p + i);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Ethernet + IPv4 + TCP (20-byte header) from 10.0.2.15:40000 to
+ * 10.0.2.2:port with payload bytes of 0x30 + i; checksums complete. */
+static size_t tcp_frame(uint8_t *f, const uint8_t *dst_mac, int port, uint32_t seq, uint32_t ack,
+			uint8_t flags, size_t payload)
+{
+	static const uint8_t src_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+	uint8_t *ip = f + 14, *tcp = ip + 20;
+	uint32_t pseudo;
+
+	memset(f, 0, 54);
+	memcpy(f, dst_mac, 6);
+	memcpy(f + 6, src_mac, 6);
+	put16(f + 12, 0x0800);
+	ip[0] = 0x45;
+	put16(ip + 2, 40 + (unsigned)payload);
+	put16(ip + 6, 0x4000);                    /* DF */
+	ip[8] = 64;
+	ip[9] = 6;
+	memcpy(ip + 12, (uint8_t[]){ 10, 0, 2, 15, 10, 0, 2, 2 }, 8);
+	put16(ip + 10, inet_csum(0, ip, 20));
+	put16(tcp, 40000);
+	put16(tcp + 2, (unsigned)port);
+	put32(tcp + 4, seq);
+	put32(tcp + 8, ack);
+	tcp[12] = 5 << 4;
+	tcp[13] = flags;
+	put16(tcp + 14, 65535);
+	for (size_t i = 0; i < payload; i++)
+		tcp[20 + i] = (uint8_t)(0x30 + i);
+	pseudo = 0x0a00 + 0x020f + 0x0a00 + 0x0202 + 6 + 20 + (uint32_t)payload;
+	put16(tcp + 16, inet_csum(pseudo, tcp, 20 + payload));
+	return 54 + payload;
+}
+
+/* The next received frame at ring slot *rdh (waits for it), or NULL. */
+static uint8_t *next_rx(unsigned *rdh, uint8_t *status, uint8_t *errors)
+{
+	for (int i = 0; i < 20000 && rd(0x2810) == *rdh; i++)
+		usleep(100);
+	if (rd(0x2810) == *rdh)
+		return NULL;
+	*status = host(RXR + 16 * *rdh + 12)[0];
+	*errors = host(RXR + 16 * *rdh + 13)[0];
+	return host(RXBUF + 0x800 * (*rdh)++);
+}
+
 int main(void)
 {
 	struct pci_host_config pc = {
@@ -212,7 +321,89 @@ int main(void)
 		unsigned len = host(RXR + 8)[0] | host(RXR + 9)[0] << 8;
 		CHECK("e1000-rx-len", len >= 60 && len <= 64);
 	}
+	CHECK("e1000-rx-ixsm-without-rxcsum", host(RXR + 12)[0] & 0x4);
 	rd(0xc0);
+
+	/* TCP through slirp to a host socket; receive checksum offload on */
+	{
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		socklen_t sl = sizeof(sa);
+		int ls = socket(AF_INET, SOCK_STREAM, 0), cs = -1, port;
+		uint8_t mac[6], *f, st = 0, er = 0, got[8192];
+		unsigned rdh = 1, n = 0;
+		uint32_t their = 0;
+		uint64_t frames;
+		bool same = true;
+
+		memcpy(mac, host(RXBUF + 6), 6);  /* slirp's, from its ARP reply */
+		if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 1) ||
+		    getsockname(ls, (struct sockaddr *)&sa, &sl)) {
+			printf("SKIP e1000-tcp: no loopback socket\n");
+			goto tcp_done;
+		}
+		port = ntohs(sa.sin_port);
+		wr(0x5000, 0x300);                /* RXCSUM: IPOFLD, TUOFLD */
+		wr(0x2818, 0);                    /* 7 free receive buffers from 1 */
+		put_desc(TXR, TXBUF, (uint32_t)tcp_frame(host(TXBUF), mac, port, 1000, 0, 0x02, 0) |
+					     1u << 24 | 1u << 27);
+		wr(0x3818, 1);
+		f = next_rx(&rdh, &st, &er);
+		CHECK("e1000-tcp-synack", f && be16(f + 12) == 0x0800 && f[14 + 9] == 6 &&
+					      f[14 + 20 + 13] == 0x12 && be32(f + 14 + 20 + 8) == 1001);
+		CHECK("e1000-rx-csum-offload", f && (st & 0x60) == 0x60 && !(st & 0x4) && er == 0);
+		if (!f)
+			goto tcp_done;
+		their = be32(f + 14 + 20 + 4) + 1;
+		cs = accept(ls, NULL, NULL);
+		/* ACK, then a TSO send of 4000 bytes with an MSS of 1000: a
+		 * context descriptor (3.3.6) and one data descriptor (3.3.7) */
+		put_desc(TXR + 16, TXBUF + 0x1000, (uint32_t)tcp_frame(host(TXBUF + 0x1000), mac, port,
+									1001, their, 0x10, 0) |
+						     1u << 24 | 1u << 27);
+		tcp_frame(host(TXBUF + 0x2000), mac, port, 1001, their, 0x18, 4000);
+		memset(host(TXR + 32), 0, 16);
+		memcpy(host(TXR + 32), (uint8_t[]){ 14, 24, 33, 0, 34, 50, 0, 0 }, 8);
+		{
+			uint32_t cl = 4000 | 1u << 24 /* TCP */ | 1u << 25 /* IP */ | 1u << 26 /* TSE */ |
+				      1u << 29 /* DEXT */;
+			memcpy(host(TXR + 32) + 8, &cl, 4);
+			host(TXR + 32)[13] = 54;         /* HDRLEN */
+			put16(host(TXR + 32) + 14, 0);
+			host(TXR + 32)[14] = 1000 & 0xff; /* MSS, little-endian */
+			host(TXR + 32)[15] = 1000 >> 8;
+			put_desc(TXR + 48, TXBUF + 0x2000, 4054 | 1u << 20 | 1u << 24 | 1u << 26 |
+							   1u << 27 | 1u << 29);
+			host(TXR + 48)[13] = 0x3;        /* POPTS: IXSM, TXSM */
+		}
+		frames = stat(dev, "tx-frames");
+		wr(0x3818, 4);
+		while (cs >= 0 && n < 4000) {
+			struct pollfd pf = { .fd = cs, .events = POLLIN };
+			ssize_t r;
+			if (poll(&pf, 1, 2000) <= 0 || (r = read(cs, got + n, sizeof(got) - n)) <= 0)
+				break;
+			n += (unsigned)r;
+		}
+		for (unsigned i = 0; i < n; i++)
+			same &= got[i] == (uint8_t)(0x30 + i);
+		CHECK("e1000-tso-data", n == 4000 && same);
+		/* the counters move before TDH does */
+		CHECK("e1000-tso-whole-to-slirp", wait_for(0x3810, 4) && stat(dev, "tx-frames") - frames == 2 &&
+						     stat(dev, "tx-tso") == 1);
+		f = next_rx(&rdh, &st, &er);
+		CHECK("e1000-tso-acked-once", f && be32(f + 14 + 20 + 8) == 5001 && rdh == 3);
+		wr(0x5000, 0);
+tcp_done:
+		if (cs >= 0)
+			close(cs);
+		if (ls >= 0)
+			close(ls);
+		wr(0x2810, 0);
+		wr(0x2818, 7);
+		wr(0x3810, 0);
+		wr(0x3818, 0);
+		rd(0xc0);
+	}
 
 	/* hostile: data outside RAM, a huge length, a descriptor ring past RAM */
 	put_desc(TXR, 0x10, 64 | 1u << 24 | 1u << 27);
