@@ -2,8 +2,9 @@
  * the input is a few register writes, a frame to receive, and the bytes of
  * a small guest RAM holding the descriptor rings and buffers; the transmit
  * ring (legacy, context and data descriptors, checksum insertion, TCP
- * segmentation) and one receive run synchronously against a back end that
- * swallows frames. Nothing may reach outside guest RAM or abort. */
+ * segmentation, or the whole segment to a back end that takes large TCP
+ * frames) and one receive (with checksum offload when the register writes
+ * turn it on) run synchronously against a back end that swallows frames. Nothing may reach outside guest RAM or abort. */
 #include "../../src/dev/e1000.c"
 
 #define RAM_BASE 0x80000000ULL
@@ -94,6 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pci_config_write(dev->pci, PCI_COMMAND, (data[0] & 1) ? PCI_CMD_MEMORY | PCI_CMD_MASTER
 							   : PCI_CMD_MEMORY, 2);
 	mac_reset(dev);
+	sink.takes_large_tcp4 = data[0] & 2;   /* a TSO send whole, as to slirp */
 	memset(vm.mem.region[0].host, 0, RAM_SIZE);
 	/* rings at the start of RAM, 16 descriptors each, running */
 	reg_write(dev, TDBAL, (uint32_t)RAM_BASE);
