@@ -15,9 +15,10 @@ ext2 file system made in the guest on the AHCI disk and read on the host
 with debugfs; a file the host put in an image (mke2fs -d) read in the
 guest; raw sectors both ways; a guest fsync reaching the host as a flush
 (QMP query-stats of the ahci device); a read-only disk; if=virtio in full
-mode; a bad if=; TCP through slirp over the e1000 (4 KiB and 4 MiB with
-checksum offload and segmentation, md5 checked on the host) and through a
-tap in a network namespace; a QMP system_reset with both devices in use.
+mode; a bad if=; TCP through slirp over the e1000 (4 KiB and 4 MiB guest ->
+host with checksum offload and segmentation, md5 checked on the host; 4 MiB
+host -> guest over HTTP, md5 checked in the guest) and through a tap in a
+network namespace; a QMP system_reset with both devices in use.
 Standard
 library only.
 """
@@ -460,6 +461,62 @@ def test_net_e1000(rn, name, size):
         srv.close()
 
 
+class BlobServer:
+    """Answers one HTTP GET with size random bytes (host -> guest)."""
+
+    def __init__(self, size):
+        import hashlib
+        self.data = os.urandom(size)
+        self.md5 = hashlib.md5(self.data).hexdigest()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.sock.settimeout(300)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        try:
+            c, _ = self.sock.accept()
+            c.settimeout(60)
+            req = b""
+            while b"\r\n\r\n" not in req:
+                d = c.recv(4096)
+                if not d:
+                    return
+                req += d
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(self.data) + self.data)
+            c.close()
+        except OSError:
+            pass
+
+    def close(self):
+        self.sock.close()
+
+
+def test_net_e1000_download(rn):
+    """4 MiB host -> guest over TCP through slirp on the e1000 (full-size
+    frames into the receive ring, receive checksum offload on): the guest's
+    md5 of what arrived is the host's."""
+    name = "full-e1000-download"
+    srv = BlobServer(4 << 20)
+    try:
+        cmd = ("ifconfig lo up; ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up && "
+               "route add default gw 10.0.2.2 && wget -q -O /tmp/y http://10.0.2.2:%d/blob && "
+               "md5sum /tmp/y; echo net-done" % srv.port)
+        r = rn.run(cmd, nets=["user"], timeout=240)
+        m = check_guest(r, name, rb"([0-9a-f]{32})  /tmp/y")
+        if not m:
+            return
+        if m.group(1).decode() == srv.md5:
+            report("PASS", name)
+        else:
+            report("FAIL", name, "guest md5 %s, host sent %s" % (m.group(1).decode(), srv.md5))
+    finally:
+        srv.close()
+
+
 def test_net_tap(rn):
     """TCP over the e1000 through a tap device in a network namespace of
     our own (the server in tests/para)."""
@@ -512,6 +569,7 @@ def test_net_tap(rn):
 TESTS = [
     ("full-e1000-tcp", lambda rn: test_net_e1000(rn, "full-e1000-tcp", 4096)),
     ("full-e1000-bulk", lambda rn: test_net_e1000(rn, "full-e1000-bulk", 4 << 20)),
+    ("full-e1000-download", test_net_e1000_download),
     ("full-e1000-tap", test_net_tap),
     ("full-lspci", test_lspci),
     ("full-ahci-ext2", test_disk_ext2),
