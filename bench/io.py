@@ -75,7 +75,8 @@ def build_tools(workdir):
     os.makedirs(d)
     shutil.copy(exe, d)
     img = os.path.join(workdir, "tools.img")
-    subprocess.run(["mke2fs", "-q", "-t", "ext2", "-d", d, img, "8M"], check=True)
+    subprocess.run(["mke2fs", "-q", "-t", "ext2", "-d", d, img, "8M"], check=True,
+                   stdout=subprocess.DEVNULL)
     return img
 
 
