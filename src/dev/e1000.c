@@ -9,8 +9,12 @@
  * checksum, an M88E1011 PHY answers through MDIC (13.4.5) with the link up.
  * Transmit and receive use the legacy descriptor rings (3.2, 3.3) and the
  * transmit context and data descriptors (3.3.6, 3.3.7) for checksum offload
- * and TCP segmentation, which Linux's driver always turns on. Interrupt
- * causes are ICR with read-to-clear semantics, masked by IMS/IMC (13.4.17).
+ * and TCP segmentation, which Linux's driver always turns on (to a back end
+ * that is an IP stack, slirp, a TSO send goes whole: net.h), and receive
+ * checksum offload (3.2.9, RXCSUM). Interrupt causes are ICR with
+ * read-to-clear semantics, masked by IMS/IMC (13.4.17). The moderation
+ * registers (ITR, RDTR/RADV, TIDV/TADV) only read back what was written:
+ * with NAPI, Linux takes far fewer interrupts than its ITR would allow.
  *
  * The I/O model of src/dev/README.md: register accesses on the vCPU update
  * registers and kick the device's I/O thread; the thread polls the back end
