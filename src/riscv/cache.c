@@ -169,6 +169,19 @@ void code_cache_flush(struct rv_block_cache *c)
 	unlock(c);
 }
 
+void code_cache_forget_jit(struct rv_block_cache *c, int hart)
+{
+	/* Only the hashed blocks: a dropped one is never looked up again,
+	 * and the hart emptied its jcache. Slots of other harts are not
+	 * touched, so their threads' lock-free reads of theirs do not race. */
+	lock(c);
+	for (unsigned i = 0; i < HASH_SIZE; i++)
+		for (struct rv_block *b = c->hash[i]; b; b = b->hash_next)
+			if (b->jit)
+				b->jit[hart].entry = b->jit[hart].body = NULL;
+	unlock(c);
+}
+
 static void unlink_hash(struct rv_block_cache *c, struct rv_block *b)
 {
 	struct rv_block **pp = &c->hash[hash_pa(b->pa)];
@@ -244,6 +257,7 @@ struct rv_block *code_cache_build(struct rv_block_cache *c, uint64_t pa, const u
 	struct rv_insn tmp[BLOCK_MAX_INSNS + 1];
 	unsigned off = pa & 0xfff, n = 0, bytes = 0;
 	struct rv_block *b;
+	size_t slots;
 	bool in_ram = pa - m->ram_base < m->ram_size;
 	uint64_t pg = in_ram ? (pa - m->ram_base) >> 12 : 0;
 
@@ -285,14 +299,18 @@ struct rv_block *code_cache_build(struct rv_block_cache *c, uint64_t pa, const u
 	tmp[n].pc_off = bytes;
 	tmp[n].idx = n;
 
-	b = malloc(sizeof(*b) + (n + 1) * sizeof(struct rv_insn));
+	/* the translator's per-hart slots after the instructions */
+	slots = m->jit ? (size_t)m->nr_harts : 0;
+	b = malloc(sizeof(*b) + (n + 1) * sizeof(struct rv_insn) + slots * sizeof(struct rv_jit_code));
 	if (!b) {
 		unlock(c);
 		return NULL;
 	}
 	b->pa = pa;
 	b->succ[0] = b->succ[1] = NULL;
-	b->jit = b->jit_body = NULL;
+	b->jit = slots ? (struct rv_jit_code *)(void *)&b->insn[n + 1] : NULL;
+	if (slots)
+		memset(b->jit, 0, slots * sizeof(struct rv_jit_code));
 	b->n = n;
 	b->bytes = bytes;
 	memcpy(b->insn, tmp, (n + 1) * sizeof(struct rv_insn));

@@ -12,6 +12,12 @@
 
 #define BLOCK_MAX_INSNS 64
 
+/* --cpu jit: one hart's translation of a block, in that hart's code cache:
+ * the checked entry (chained jumps land there) and the body (jit/jit.c). */
+struct rv_jit_code {
+	void *entry, *body;
+};
+
 struct rv_block {
 	uint64_t pa;                 /* physical address of the first instruction */
 	struct rv_block *hash_next;  /* bucket chain */
@@ -23,8 +29,11 @@ struct rv_block {
 	uint64_t dead_gen;           /* generation it was dropped at (cache.c) */
 	uint32_t n;                  /* instructions, without the terminator */
 	uint32_t bytes;              /* bytes covered */
-	/* --cpu jit: the translated code's checked entry and body (jit/) */
-	void *jit, *jit_body;
+	/* --cpu jit: [hart] that hart's translation, NULL until it makes
+	 * one; each slot is written and read by its hart's thread only
+	 * (jit.c). The array follows insn[]. NULL without the translator
+	 * and for a hart's scratch block. */
+	struct rv_jit_code *jit;
 	struct rv_insn insn[];       /* n + 1: the last one is OP_BLOCK_END */
 };
 
@@ -42,6 +51,9 @@ struct rv_block *code_cache_build(struct rv_block_cache *c, uint64_t pa, const u
 /* Drop every block (cache full, out of memory, code outside main RAM
  * rewritten); only between blocks. */
 void code_cache_flush(struct rv_block_cache *c);
+/* --cpu jit: hart's code cache was emptied; every block's slot for that
+ * hart goes (on that hart's thread). */
+void code_cache_forget_jit(struct rv_block_cache *c, int hart);
 /* Drop the blocks of a RAM page (index from ram_base). */
 void code_invalidate_page(struct rv_cpu *m, uint64_t page);
 /* Free the blocks dropped earlier that no hart can be inside any more;

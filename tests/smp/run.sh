@@ -51,12 +51,6 @@ if [ "${VARIANT:-plain}" = plain ]; then
 		[ $cpu = jit ] && sfx=-jit || sfx=
 		for src in tests/smp/*.S; do
 			name=$(basename "$src" .S)
-			# mp_sb's 20,000 rounds each hand the turn to and fro, a
-			# slice of spinning each (jit.c): minutes under TSan
-			if [ $cpu = jit ] && [ $name = mp_sb ]; then
-				echo "SKIP tsan-$name-2$sfx: too slow under TSan with harts taking turns (run above on jit)"
-				continue
-			fi
 			out=$(TSAN_OPTIONS="suppressions=$PWD/tests/smp/tsan.supp halt_on_error=1 exitcode=66" \
 			      timeout $((limit * 3)) "$tsan" run --cpu "$cpu" --sandbox off --firmware "$dir/$name-2.elf" --cpus 2 2>&1)
 			rc=$?
@@ -115,7 +109,7 @@ elif ! gzip -dc "$initrd" | grep -aq trevo-smp; then
 else
 	guest guest-full-8 8 full interp
 	guest guest-para-4 4 para interp
-	# the translator's harts take turns (jit.c): same checks, same bounds
+	# the translator's harts in parallel too (jit.c): same checks, same bounds
 	guest guest-full-8-jit 8 full jit
 	guest guest-para-4-jit 4 para jit
 fi

@@ -31,7 +31,15 @@ int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj)
 	} while (0)
 
 	switch (i->op) {
-	case OP_NOP: case OP_FENCE: return 0;
+	case OP_NOP: return 0;
+	case OP_FENCE:
+		/* as exec.c: requests first (code another hart reads after
+		 * this fence, cache.c), then the host barrier */
+		if (atomic_load_explicit(&h->attention, memory_order_relaxed))
+			hart_attend(h);
+		if (i->imm)
+			atomic_thread_fence(memory_order_seq_cst);
+		return 0;
 	case OP_LI: case OP_LUI: *rd = imm; return 0;
 	case OP_MV: *rd = rs1; return 0;
 	case OP_AUIPC: *rd = pc + imm; return 0;
@@ -51,7 +59,7 @@ int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj)
 		static const uint8_t size[] = { 1, 2, 4, 8, 1, 2, 4 };
 		unsigned k = i->op - OP_LB;
 		uint64_t v;
-		JIT_STAT_ADD(h->cpu->jit->tlb_misses, 1);
+		JIT_STAT_ADD(h->cpu->jit[h->id].tlb_misses, 1);
 		if (mmu_load_slow(h, rs1 + imm, size[k], &v))
 			goto exception;
 		switch (i->op) {
@@ -65,7 +73,7 @@ int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj)
 	}
 	case OP_SB: case OP_SH: case OP_SW: case OP_SD: {
 		int r;
-		JIT_STAT_ADD(h->cpu->jit->tlb_misses, 1);
+		JIT_STAT_ADD(h->cpu->jit[h->id].tlb_misses, 1);
 		r = mmu_store_slow(h, rs1 + imm, 1u << (i->op - OP_SB), rs2);
 		if (r < 0)
 			goto exception;
@@ -157,8 +165,8 @@ int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj)
 	case OP_FENCE_I:
 		/* stores to decoded code already dropped it (PAGE_CODE), but
 		 * another hart's may still be on their way (cache.c); the
-		 * waits in hart_fence_i are answered by harts waiting for
-		 * their turn (jit.c) */
+		 * other harts answer the waits in hart_fence_i at their next
+		 * block entry (jit.c) */
 		hart_fence_i(h);
 		JUMP(pc + i->len);
 	case OP_ECALL:

@@ -2,44 +2,47 @@
  * devices (engine.c, reached through its ops table), with blocks run as
  * translated x86-64 code (translate.c) by the dispatcher below.
  *
- * Threads: harts take turns. Each hart has its own host thread (engine.c),
- * but translated code runs only under "the turn", a FIFO ticket lock
- * (turn_take/turn_give) that a hart holds for one slice of jit_run. The
- * holder alone runs translated code, translates, patches chain jumps,
- * empties the code cache when it is full and counts the statistics; the
- * others wait for their turn, sleep in WFI, park or run the engine's
- * between-slices work, none of which touches the code cache. So
- *  - the allocation pointer and the flush need no other care: no thread
- *    is inside translated code when the holder starts over at the bottom;
- *    the flushed blocks go to the decoded-code cache's dead list and the
- *    flush's new generation makes every hart empty its jump cache before
- *    its next block (cache.c, hart_attend);
- *  - a chain jump is patched only while no other thread can execute it;
- *  - rv_block.jit/jit_body are written and read only under the turn (its
- *    release/acquire orders them); a block dropped meanwhile by a waiting
- *    hart answering REQ_WRITE_DROP, or by DMA, stays allocated until every
- *    hart has left its slice (epochs, cache.c), and its code stays in the
- *    cache until the holder flushes; the translated entry checks the
- *    hart's attention word, so a chain into a dropped page ends at the
- *    next block as in the interpreter;
- *  - cross-modifying code (Intel SDM vol. 3, 8.1.3): code written by one
- *    thread may run next on another core. The writer's stores are
- *    published by giving the turn; the next holder executes a serialising
- *    instruction (CPUID) before running code if the code changed since it
- *    last did (code_seq/code_seen), as the SDM's cross-modifying recipe
- *    asks. The holder's own writes are reached by a jump (option 1).
- * Every wait for another hart is answered: a hart waiting for the turn
- * acts on its requests (REQ_TLB_FLUSH, REQ_WRITE_DROP) while it waits, so
- * a holder waiting in an RFENCE or FENCE.I (wait_for, engine.c) cannot
- * deadlock with it; WFI sleeps and parking happen outside jit_run, so
- * without the turn. The cost is that guest code runs on one host core at a
- * time; AMOs, LR/SC and fences keep their host-atomic forms (amo.c)
- * regardless. A parallel design (per-hart caches, or a stop-the-world
- * flush with patching restricted to jumps no other thread can run) is
- * future work. */
+ * Threads: harts run in parallel, each on its own host thread (engine.c),
+ * each with a code cache of its own (struct jit, rv_cpu.jit[hart]). A
+ * hart's thread alone translates into its cache, patches chain jumps in
+ * it, empties it when it is full, counts its statistics and runs its code;
+ * no other thread ever reads or writes that memory. So
+ *  - the allocation pointer and the flush need no lock: the flush happens
+ *    between blocks, on the only thread that can be inside the code, and
+ *    also forgets the hart's slot in every block (code_cache_forget_jit)
+ *    and empties the hart's jump cache, the only two ways back into the
+ *    code besides chain jumps from code that went with it;
+ *  - a chain jump is patched while no thread can be executing it (the one
+ *    that could is the patcher, in the dispatcher);
+ *  - no cross-modifying code (Intel SDM vol. 3, 8.1.3): code is written
+ *    and run by one thread, which reaches what it wrote by a jump (8.1.3,
+ *    option 1). When the kernel moves the thread to another core it does
+ *    so through an interrupt or system call and back to user mode, and
+ *    the new core fetches the code afresh (the guarantee single-threaded
+ *    JITs rely on);
+ *  - the decoded blocks (rv_block, cache.c) stay shared: rv_block.jit[h]
+ *    is hart h's translation of the block, written and read by h only
+ *    (the array is allocated with the block, under code_lock, and freed
+ *    with it). Translated code holds pointers into its block (the
+ *    helpers' rv_insn), so it must not run once the block is freed: a
+ *    block dropped by another hart (a store into its page, REQ_WRITE_DROP,
+ *    DMA, the decoded cache filling up) is freed only once every hart has
+ *    left the slice it was in (epochs, cache.c), and the drop sets every
+ *    hart's attention word, which the checked entry of every block tests,
+ *    so a hart inside the dropped code leaves it at its next block
+ *    boundary, and hart_attend then empties its jump cache. Chains never
+ *    leave a physical page and a page's blocks are dropped together, so no
+ *    live block chains into dropped code; the dropped code itself stays in
+ *    the hart's cache, unreachable, until the hart's next flush;
+ *  - other harts' requests (remote sfence.vma, FENCE.I's write-mapping
+ *    drop) are acted on at the target's next block entry (the attention
+ *    word again) by the target's own thread, while the requester waits in
+ *    wait_for (engine.c) where SBI RFENCE and FENCE.I need it; every hart
+ *    answers while it runs, sleeps in WFI or is parked, so no wait hangs.
+ * AMOs, LR/SC and fences have their host-atomic forms (amo.c), as in the
+ * interpreter, which runs its harts in parallel the same way. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -51,10 +54,12 @@
 #include "emit.h"
 #include "jit.h"
 
-/* the code cache; flushed whole when full */
+/* A hart's code cache, flushed whole when full: 32 MiB with up to 2 harts,
+ * then 64 MiB shared out, 8 MiB at least (256 MiB of memfd for 32 harts;
+ * its pages are only allocated as code is written). */
 #define JIT_CACHE_SIZE (32u << 20)
-/* instructions a slice may overrun while the hart is in M-mode */
-#define M_MODE_GRACE 10000
+#define JIT_CACHE_TOTAL (64u << 20)
+#define JIT_CACHE_MIN (8u << 20)
 
 /* What a block returns: the site of its patchable exit jump (0 when the
  * exit cannot be chained) and its physical page. */
@@ -63,36 +68,48 @@ struct jit_exit {
 	uint64_t pa_page;
 };
 
-int jit_init(struct rv_cpu *m)
+static size_t cache_size(int nr_harts)
 {
-	struct jit *j = calloc(1, sizeof(*j));
+	size_t size = JIT_CACHE_TOTAL / (unsigned)(nr_harts > 0 ? nr_harts : 1);
+
+	if (size > JIT_CACHE_SIZE)
+		size = JIT_CACHE_SIZE;
+	return size < JIT_CACHE_MIN ? JIT_CACHE_MIN : size;
+}
+
+static void cache_unmap(struct jit *j)
+{
+	if (j->rw && j->rw != MAP_FAILED)
+		munmap(j->rw, j->size);
+	if (j->rx && j->rx != MAP_FAILED)
+		munmap(j->rx, j->size);
+	j->rw = j->rx = NULL;
+}
+
+static int cache_init(struct jit *j, struct rv_cpu *m, int hart)
+{
 	struct x86_buf b;
 	int fd;
 
-	if (!j)
-		return -ENOMEM;
-	j->size = JIT_CACHE_SIZE;
+	j->hart = hart;
+	j->size = cache_size(m->nr_harts);
 	/* Two views of one memfd: code is written through rw and run from
 	 * rx, so no mapping is ever writable and executable (W^X). Done at
 	 * create time, before any thread enters seccomp. */
 	fd = memfd_create("trevo-jit", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, (off_t)j->size)) {
-		warn("jit: code cache: %s", strerror(errno));
+		int err = errno;
+		warn("jit: code cache: %s", strerror(err));
 		if (fd >= 0)
 			close(fd);
-		free(j);
-		return -errno;
+		return -err;
 	}
 	j->rw = mmap(NULL, j->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	j->rx = mmap(NULL, j->size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
 	close(fd);
 	if (j->rw == MAP_FAILED || j->rx == MAP_FAILED) {
 		warn("jit: mapping the code cache: %s", strerror(errno));
-		if (j->rw != MAP_FAILED)
-			munmap(j->rw, j->size);
-		if (j->rx != MAP_FAILED)
-			munmap(j->rx, j->size);
-		free(j);
+		cache_unmap(j);
 		return -ENOMEM;
 	}
 	j->delta = j->rx - j->rw;
@@ -125,118 +142,75 @@ int jit_init(struct rv_cpu *m)
 	j->start = j->used = ((size_t)(b.p - j->rw) + 63) & ~(size_t)63;
 	j->enter = (uint64_t (*)(struct hart *, const void *))(void *)j->rx;
 	j->trace = m->vm->cfg->cpu_trace;
+	return 0;
+}
+
+static void caches_free(struct jit *j, int n)
+{
+	for (int i = 0; i < n; i++)
+		cache_unmap(&j[i]);
+	free(j);
+}
+
+int jit_init(struct rv_cpu *m)
+{
+	int n = m->nr_harts > 0 ? m->nr_harts : 1;
+	struct jit *j = aligned_alloc(64, (size_t)n * sizeof(*j));
+
+	if (!j)
+		return -ENOMEM;
+	memset(j, 0, (size_t)n * sizeof(*j));
+	for (int i = 0; i < n; i++) {
+		int err = cache_init(&j[i], m, i);
+		if (err) {
+			caches_free(j, i);
+			return err;
+		}
+	}
 	m->jit = j;
 	return 0;
 }
 
 void jit_free(struct rv_cpu *m)
 {
-	struct jit *j = m->jit;
-
-	if (!j)
+	if (!m->jit)
 		return;
-	munmap(j->rw, j->size);
-	munmap(j->rx, j->size);
-	free(j);
+	caches_free(m->jit, m->nr_harts > 0 ? m->nr_harts : 1);
 	m->jit = NULL;
 }
 
-/* ---- the turn ---------------------------------------------------------- */
-
-/* CPUID: a serialising instruction (SDM vol. 3, 8.1.3 and 9.3) */
-static void serialise(void)
+/* h's cache is full: its code goes, and with it every way into the code
+ * (h's slot in each block, h's jump cache), and h starts again from the
+ * bottom. Between blocks, on h's thread, the only one that runs this code.
+ * The decoded blocks stay, and so does every other hart's code. */
+static void jit_flush(struct hart *h)
 {
-	unsigned a = 0, b, c = 0, d;
+	struct jit *j = &h->cpu->jit[h->id];
 
-	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d) : : "memory");
-}
-
-/* Wait for the turn of h,
- * answering h's requests meanwhile. Sleeps on park_cond, which every
- * request, kick and give of the turn broadcasts; the check is made under
- * park_lock, so none is missed (the timeout is a safety net only). */
-static void turn_take(struct rv_cpu *m, struct hart *h)
-{
-	struct jit *j = m->jit;
-	uint64_t me = atomic_fetch_add(&j->turn_next, 1);
-
-	if (atomic_load(&j->turn_now) != me) {
-		pthread_mutex_lock(&m->park_lock);
-		while (atomic_load(&j->turn_now) != me) {
-			struct rv_hart_thread *t = &m->hthread[h->id];
-			struct timespec ts;
-
-			/* bits posted, or a ticket issued after the bits were
-			 * taken (take_requests reads req_seq first) */
-			if (atomic_load(&t->requests) ||
-			    atomic_load(&t->req_done) < atomic_load(&t->req_seq)) {
-				pthread_mutex_unlock(&m->park_lock);
-				hart_take_requests(h);
-				pthread_mutex_lock(&m->park_lock);
-				continue;
-			}
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_nsec += 20000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&m->park_cond, &m->park_lock, &ts);
-		}
-		pthread_mutex_unlock(&m->park_lock);
-	}
-	if (j->code_seen[h->id] != j->code_seq) {
-		/* another thread wrote code since this one last serialised */
-		serialise();
-		j->code_seen[h->id] = j->code_seq;
-	}
-}
-
-static void turn_give(struct rv_cpu *m, struct hart *h)
-{
-	struct jit *j = m->jit;
-
-	j->code_seen[h->id] = j->code_seq;  /* its own writes */
-	atomic_fetch_add(&j->turn_now, 1);
-	if (atomic_load(&j->turn_next) != atomic_load(&j->turn_now)) {
-		/* someone waits */
-		pthread_mutex_lock(&m->park_lock);
-		pthread_cond_broadcast(&m->park_cond);
-		pthread_mutex_unlock(&m->park_lock);
-	}
-}
-
-/* The cache is full: drop every block (and with them every pointer into
- * the code: the new generation empties every hart's jump cache) and start
- * again from the bottom. Between blocks, under the turn. */
-static void jit_flush(struct rv_cpu *m)
-{
-	struct jit *j = m->jit;
-
-	code_cache_flush(m->blocks);
+	code_cache_forget_jit(h->cpu->blocks, h->id);
+	memset(h->jcache, 0, sizeof(h->jcache));
 	JIT_STAT_SET(j->used, j->start);
 	JIT_STAT_ADD(j->flushes, 1);
-	j->code_seq++;
 }
 
 void jit_run(struct hart *h, int64_t budget)
 {
 	static const void *const no_labels[OP_COUNT];
 	struct rv_cpu *m = h->cpu;
-	struct jit *j = m->jit;
+	struct jit *j = &m->jit[h->id];
 	struct jit_exit link = { 0, 0 };
 	struct jit_exit (*enter)(struct hart *, const void *) =
 		(struct jit_exit (*)(struct hart *, const void *))(void *)j->enter;
 
 	h->budget = budget;
 	h->reservation = ~0ULL;
-	turn_take(m, h);
 
 	for (;;) {
 		struct rv_jcache_entry *je;
 		struct rv_block *b;
 		bool cacheable = true;
 		const void *code;
+		void *entry = NULL;
 		uint64_t pc;
 
 		/* the interpreter's between-blocks checks (exec.c hart_run) */
@@ -249,21 +223,8 @@ void jit_run(struct hart *h, int64_t budget)
 		    hart_check_interrupts(h))
 			link.site = 0;
 		if (unlikely(h->budget <= 0 ||
-			     atomic_load_explicit(&h->state, memory_order_relaxed) != HART_RUNNING)) {
-			/* Harts take turns, so a hart whose slice ends in the
-			 * middle of a firmware call leaves its half-done updates
-			 * for the others to see for whole slices, a window real
-			 * harts keep to nanoseconds: OpenSBI 1.1's hart_start
-			 * marks the target START_PENDING before it stores the
-			 * start address, and a target polling in between jumps
-			 * to a stale address. So a slice that runs out in M-mode
-			 * gets a short extension to finish the call (bounded:
-			 * M-mode may also be waiting for another hart). */
-			if (!(h->priv == PRV_M && h->budget > -M_MODE_GRACE &&
-			      atomic_load_explicit(&h->state, memory_order_relaxed) == HART_RUNNING &&
-			      m->nr_harts > 1))
-				break;
-		}
+			     atomic_load_explicit(&h->state, memory_order_relaxed) != HART_RUNNING))
+			break;
 		pc = h->pc;
 		je = &h->jcache[(pc >> 1) & (JCACHE_SIZE - 1)];
 		if (likely(je->va == pc && je->block)) {
@@ -280,23 +241,33 @@ void jit_run(struct hart *h, int64_t budget)
 				je->block = b;
 			}
 		}
-		code = cacheable ? b->jit_body : NULL;
+		if (cacheable) {
+			code = b->jit[h->id].body;
+			entry = b->jit[h->id].entry;
+		} else {
+			code = NULL;
+		}
 		if (!code) {
 			/* a page-crossing instruction's scratch block is
 			 * translated afresh each time and never linked */
-			if (!jit_translate(m, b, cacheable)) {
-				jit_flush(m);
+			void *body;
+			entry = jit_translate(j, b, cacheable, &body);
+			if (!entry) {
+				jit_flush(h);
 				link.site = 0;
 				continue;
 			}
-			code = b->jit_body;
+			code = body;
+			if (cacheable) {
+				b->jit[h->id].entry = entry;
+				b->jit[h->id].body = body;
+			}
 		}
 		if (link.site) {
 			if (cacheable && link.pa_page == b->pa >> 12) {
-				/* no other thread runs code: see the top */
+				/* in h's own code: see the top */
 				x86_patch_rel32((uint8_t *)(uintptr_t)link.site,
-						(const uint8_t *)b->jit - j->delta);
-				j->code_seq++;
+						(const uint8_t *)entry - j->delta);
 				JIT_STAT_ADD(j->chains, 1);
 			}
 			link.site = 0;
@@ -304,7 +275,6 @@ void jit_run(struct hart *h, int64_t budget)
 		JIT_STAT_ADD(j->exits, 1);
 		link = enter(h, code);
 	}
-	turn_give(m, h);
 }
 
 /* ---- the engine: the interpreter's, plus the code cache ------------- */
@@ -348,30 +318,31 @@ static int jit_vcpu_thread_id(struct vm *vm, int cpu)
 static void jit_vcpu_stats(struct vm *vm, int cpu, const struct stats_sink *s)
 {
 	struct rv_cpu *m = rv_cpu_of(vm);
+	const struct jit *j;
 
 	interp()->vcpu_stats(vm, cpu, s);
-	if (!m || !m->jit)
+	if (!m || !m->jit || cpu < 0 || cpu >= m->nr_harts)
 		return;
-	/* the code cache is shared by the harts: the same figures on each */
-	stats_put(s, "jit-blocks-translated", JIT_STAT(m->jit->blocks));
-	stats_put(s, "jit-code-bytes", JIT_STAT(m->jit->code_bytes));
-	stats_put(s, "jit-cache-used", JIT_STAT(m->jit->used));
-	stats_put(s, "jit-cache-flushes", JIT_STAT(m->jit->flushes));
-	stats_put(s, "jit-chains-patched", JIT_STAT(m->jit->chains));
-	stats_put(s, "jit-dispatcher-entries", JIT_STAT(m->jit->exits));
-	stats_put(s, "jit-tlb-misses", JIT_STAT(m->jit->tlb_misses));
+	/* each hart has its own code cache: its own figures */
+	j = &m->jit[cpu];
+	stats_put(s, "jit-blocks-translated", JIT_STAT(j->blocks));
+	stats_put(s, "jit-code-bytes", JIT_STAT(j->code_bytes));
+	stats_put(s, "jit-cache-used", JIT_STAT(j->used));
+	stats_put(s, "jit-cache-flushes", JIT_STAT(j->flushes));
+	stats_put(s, "jit-chains-patched", JIT_STAT(j->chains));
+	stats_put(s, "jit-dispatcher-entries", JIT_STAT(j->exits));
+	stats_put(s, "jit-tlb-misses", JIT_STAT(j->tlb_misses));
 }
 
 static void jit_destroy(struct vm *vm)
 {
 	struct rv_cpu *m = rv_cpu_of(vm);
 	struct jit *j = m ? m->jit : NULL;
+	int n = m && m->nr_harts > 0 ? m->nr_harts : 1;
 
 	interp()->destroy(vm);
-	if (j) {
-		struct rv_cpu tmp = { .jit = j };
-		jit_free(&tmp);
-	}
+	if (j)
+		caches_free(j, n);
 }
 
 static const struct engine_ops jit_engine = {

@@ -9,8 +9,9 @@
 
 struct rv_block;
 
-/* The code cache: one memfd mapped twice, writable here and executable
- * there, so no page is ever both (issue #10, W^X). */
+/* A hart's code cache: one memfd mapped twice, writable here and executable
+ * there, so no page is ever both (issue #10, W^X). rv_cpu.jit is an array of
+ * these, one per hart; each is used by its hart's thread only (jit.c). */
 struct jit {
 	uint8_t *rw, *rx;
 	size_t size, used, start;   /* start: first byte after the stubs */
@@ -18,23 +19,18 @@ struct jit {
 	uint8_t *epilogue;          /* rw address */
 	uint64_t (*enter)(struct hart *h, const void *code);
 	bool trace;                 /* --cpu-trace: print each translated block */
-	/* The turn (jit.c): a ticket lock; only its holder runs translated
-	 * code, translates, patches or flushes. */
-	_Atomic uint64_t turn_next, turn_now;
-	/* bumped by every write to the code; code_seen[hart]: the value when
-	 * that hart last serialised (jit.c, cross-modifying code) */
-	uint64_t code_seq, code_seen[MAX_HARTS];
-	/* statistics (query-stats): written under the turn with JIT_STAT_*,
-	 * read by the controller with relaxed loads */
+	int hart;                   /* its index in rv_block.jit[] */
+	/* statistics (query-stats, per hart): written by the hart's thread
+	 * with JIT_STAT_*, read by the controller with relaxed loads */
 	uint64_t blocks, code_bytes, flushes, chains, exits, tlb_misses;
-};
+} __attribute__((aligned(64)));  /* no line shared by two harts' counters */
 
 #define JIT_STAT_SET(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
 #define JIT_STAT_ADD(field, n) \
 	JIT_STAT_SET(field, __atomic_load_n(&(field), __ATOMIC_RELAXED) + (n))
 #define JIT_STAT(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 
-/* Set up the code cache for m (before any thread enters seccomp). */
+/* Set up a code cache per hart of m (before any thread enters seccomp). */
 int jit_init(struct rv_cpu *m);
 void jit_free(struct rv_cpu *m);
 /* hart_run for the translator (exec.c calls it when m->jit is set). */
@@ -42,7 +38,8 @@ void jit_run(struct hart *h, int64_t budget);
 /* One instruction, as the interpreter does it; 1 when the block ends
  * (h->pc set, traps taken), 0 to go on. */
 int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj);
-/* Translate b into buf space; NULL when the cache is full. */
-void *jit_translate(struct rv_cpu *m, struct rv_block *b, bool linkable);
+/* Translate b into j's cache: returns the checked entry and sets *body
+ * (both rx addresses); NULL when the cache is full. */
+void *jit_translate(struct jit *j, struct rv_block *b, bool linkable, void **body);
 
 #endif

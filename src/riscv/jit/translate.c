@@ -173,7 +173,10 @@ static void jump_cache(struct tctx *t)
 	x86_load(b, 1, RDX, x86_mi(RBX, RCX, jc + (int32_t)offsetof(struct rv_jcache_entry, block)));
 	x86_test_rr(b, 1, RDX, RDX);
 	miss[1] = x86_jcc32(b, CC_E, NULL);
+	/* this hart's slot: rv_block.jit[t->j->hart].entry */
 	x86_load(b, 1, RDX, x86_m(RDX, (int32_t)offsetof(struct rv_block, jit)));
+	x86_load(b, 1, RDX, x86_m(RDX, (int32_t)(t->j->hart * sizeof(struct rv_jit_code) +
+						 offsetof(struct rv_jit_code, entry))));
 	x86_test_rr(b, 1, RDX, RDX);
 	miss[2] = x86_jcc32(b, CC_E, NULL);
 	x86_mov_rr(b, 1, R12, RAX);
@@ -431,8 +434,27 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 	struct x86_buf *b = &t->b;
 
 	switch (i->op) {
-	case OP_NOP: case OP_FENCE:
+	case OP_NOP:
 		break;
+	case OP_FENCE: {
+		/* harts run in parallel (jit.c): the host barrier when the
+		 * fence orders a store before a load (decode.c), then, as
+		 * the interpreter does, the hart's requests if any (the
+		 * stub's jit_op) */
+		struct stub *s = &t->stubs[t->nr_stubs];
+		if (i->imm) {
+			x86_u8(b, 0x0f);
+			x86_u8(b, 0xae);
+			x86_u8(b, 0xf0);  /* mfence */
+		}
+		x86_alu_mi(b, 0, ALU_CMP, HF(attention), 0);
+		s->jump_site = x86_jcc32(b, CC_NE, NULL);
+		s->jump_site2 = s->jump_site3 = NULL;
+		s->i = i;
+		s->dirty = t->dirty;
+		tlb_done(t);
+		break;
+	}
 	case OP_LI: case OP_LUI:
 		li_x(b, i->rd, i->imm);
 		break;
@@ -609,9 +631,8 @@ static void choose_cached(struct tctx *t)
 	}
 }
 
-void *jit_translate(struct rv_cpu *m, struct rv_block *blk, bool linkable)
+void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **body_out)
 {
-	struct jit *j = m->jit;
 	struct tctx *t = calloc(1, sizeof(*t));
 	uint8_t *start, *body;
 	void *ret = NULL;
@@ -682,14 +703,12 @@ void *jit_translate(struct rv_cpu *m, struct rv_block *blk, bool linkable)
 		size_t len = (size_t)(b->p - start);
 		size_t used = j->used + ((len + 15) & ~(size_t)15);
 
-		/* under the turn (jit.c); the stats reader loads them */
+		/* the hart's own cache (jit.c); the stats reader loads them */
 		JIT_STAT_SET(j->used, used > j->size ? j->size : used);
 		JIT_STAT_ADD(j->blocks, 1);
 		JIT_STAT_ADD(j->code_bytes, len);
-		j->code_seq++;
-		blk->jit = start + j->delta;
-		blk->jit_body = body + j->delta;
-		ret = blk->jit;
+		ret = start + j->delta;
+		*body_out = body + j->delta;
 		if (j->trace) {
 			fprintf(stderr, "jit: block pa %#llx, %u insns, %zu bytes of x86-64 at %p\n",
 				(unsigned long long)blk->pa, blk->n, len, ret);
