@@ -40,6 +40,11 @@
 	E("movzx eax,BYTE PTR [rax]", x86_movzx(b, 1, RAX, x86_m(RAX, 0))) \
 	E("movzx eax,WORD PTR [rax]", x86_movzx(b, 2, RAX, x86_m(RAX, 0))) \
 	E("movsxd rax,eax", x86_movsxd_rr(b, RAX, RAX)) \
+	E("movzx ecx,dl", x86_movzx8_rr(b, RCX, RDX)) \
+	E("movzx r9d,sil", x86_movzx8_rr(b, R9, RSI)) \
+	E("movzx eax,r10b", x86_movzx8_rr(b, RAX, R10)) \
+	E("lea rcx,[rcx+rcx*2]", x86_lea(b, RCX, (struct x86_mem){ RCX, RCX, 2, 0 })) \
+	E("cmp rdx,QWORD PTR [rbx+rcx*8+0x128]", x86_alu_rm(b, 1, ALU_CMP, RDX, (struct x86_mem){ RBX, RCX, 8, 0x128 })) \
 	E("lea rax,[r12+0x7fffffff]", x86_lea(b, RAX, x86_m(R12, 0x7fffffff))) \
 	E("lea r12,[r12-0x4]", x86_lea(b, R12, x86_m(R12, -4))) \
 	E("add rax,QWORD PTR [rbx+rdx*1+0x130]", x86_alu_rm(b, 1, ALU_ADD, RAX, x86_mi(RBX, RDX, 0x130))) \

@@ -132,6 +132,13 @@ void x86_movzx(struct x86_buf *b, int size, int dst, struct x86_mem m)
 	op_mem(b, 0, (const uint8_t[]){ 0x0f, size == 1 ? 0xb6 : 0xb7 }, 2, dst, m, false);
 }
 
+void x86_movzx8_rr(struct x86_buf *b, int dst, int src)
+{
+	rex(b, 0, dst, -1, src, src >= 4 && src < 8);
+	x86_bytes(b, (const uint8_t[]){ 0x0f, 0xb6 }, 2);
+	x86_u8(b, (uint8_t)(0xc0 | (dst & 7) << 3 | (src & 7)));
+}
+
 void x86_movsxd_rr(struct x86_buf *b, int dst, int src)
 {
 	op_rr(b, 1, (const uint8_t[]){ 0x63 }, 1, dst, src, false);

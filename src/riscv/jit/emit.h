@@ -56,6 +56,7 @@ void x86_store_imm32(struct x86_buf *b, struct x86_mem m, int32_t imm); /* qword
 void x86_mov_imm(struct x86_buf *b, int dst, uint64_t imm);         /* shortest form */
 void x86_movsx(struct x86_buf *b, int size, int dst, struct x86_mem m); /* size 1,2,4 -> 64 */
 void x86_movzx(struct x86_buf *b, int size, int dst, struct x86_mem m); /* size 1,2 -> 64 */
+void x86_movzx8_rr(struct x86_buf *b, int dst, int src);  /* movzx dst32, src8 */
 void x86_movsxd_rr(struct x86_buf *b, int dst, int src);
 void x86_lea(struct x86_buf *b, int dst, struct x86_mem m);
 

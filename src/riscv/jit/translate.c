@@ -120,6 +120,11 @@ static void li_x(struct x86_buf *b, unsigned r, int32_t imm)
 	}
 }
 
+static int held(struct tctx *t, unsigned r)
+{
+	return r && r < 32 ? t->map[r] : -1;
+}
+
 /* h->x[] exact again: store the held registers written since the last sync */
 static void write_back(struct tctx *t)
 {
@@ -311,23 +316,42 @@ static void tlb_lookup(struct tctx *t, struct stub *s, const struct rv_insn *i, 
 {
 	struct x86_buf *b = &t->b;
 
-	load_x(b, 1, RAX, i->rs1);
-	if (i->imm)
-		x86_alu_ri(b, 1, ALU_ADD, RAX, i->imm);
-	x86_mov_rr(b, 1, RCX, RAX);
-	x86_shift_ri(b, 1, SH_SHR, RCX, 12);
-	x86_mov_rr(b, 0, RDX, RCX);
-	x86_alu_ri(b, 0, ALU_AND, RDX, TLB_SIZE - 1);
-	x86_imul_rri(b, 0, RDX, RDX, (int32_t)sizeof(struct rv_tlb_entry));
-	x86_alu_rm(b, 1, ALU_CMP, RCX,
-		   x86_mi(RBX, RDX, (int32_t)(tlb_off + offsetof(struct rv_tlb_entry, vpn))));
+	int h1 = held(t, i->rs1);
+	struct x86_mem vpn, addend;
+
+	if (h1 >= 0 && i->imm) {
+		x86_lea(b, RAX, x86_m(h1, i->imm));
+	} else {
+		load_x(b, 1, RAX, i->rs1);
+		if (i->imm)
+			x86_alu_ri(b, 1, ALU_ADD, RAX, i->imm);
+	}
+	/* rdx = the page number, rcx = the entry's index (times 3 when an
+	 * entry is 24 bytes, so that the operand scales it by 8) */
+	x86_mov_rr(b, 1, RDX, RAX);
+	x86_shift_ri(b, 1, SH_SHR, RDX, 12);
+	if (TLB_SIZE == 256) {
+		x86_movzx8_rr(b, RCX, RDX);
+	} else {
+		x86_mov_rr(b, 0, RCX, RDX);
+		x86_alu_ri(b, 0, ALU_AND, RCX, TLB_SIZE - 1);
+	}
+	if (sizeof(struct rv_tlb_entry) == 24) {
+		x86_lea(b, RCX, (struct x86_mem){ RCX, RCX, 2, 0 });
+		vpn = (struct x86_mem){ RBX, RCX, 8, (int32_t)(tlb_off + offsetof(struct rv_tlb_entry, vpn)) };
+	} else {
+		x86_imul_rri(b, 0, RCX, RCX, (int32_t)sizeof(struct rv_tlb_entry));
+		vpn = x86_mi(RBX, RCX, (int32_t)(tlb_off + offsetof(struct rv_tlb_entry, vpn)));
+	}
+	addend = vpn;
+	addend.disp += (int32_t)(offsetof(struct rv_tlb_entry, addend) - offsetof(struct rv_tlb_entry, vpn));
+	x86_alu_rm(b, 1, ALU_CMP, RDX, vpn);
 	stub_jcc(t, s, CC_NE);
 	if (size > 1) {
 		x86_test_ri(b, 0, RAX, (int32_t)size - 1);
 		stub_jcc(t, s, CC_NE);
 	}
-	x86_alu_rm(b, 1, ALU_ADD, RAX,
-		   x86_mi(RBX, RDX, (int32_t)(tlb_off + offsetof(struct rv_tlb_entry, addend))));
+	x86_alu_rm(b, 1, ALU_ADD, RAX, addend);
 }
 
 static enum x86_cc branch_cc(unsigned op)
@@ -342,55 +366,125 @@ static enum x86_cc branch_cc(unsigned op)
 	}
 }
 
+/* The host register to compute guest rd's new value in: rd's own when the
+ * block holds it, else rax (then put_x stores it). */
+static int dst_of(struct tctx *t, unsigned rd)
+{
+	return rd && rd < 32 && t->map[rd] >= 0 ? t->map[rd] : RAX;
+}
+
+static void put_x(struct tctx *t, unsigned rd, int h)
+{
+	if (h == RAX)
+		store_x(&t->b, rd, RAX);
+	else
+		t->dirty |= 1ULL << rd;
+}
+
+/* host register h = guest r; nothing to do when r lives in h */
+static void get_x(struct x86_buf *b, int w, int h, unsigned r)
+{
+	if (!r || ctx_of(b)->map[r] != h)
+		load_x(b, w, h, r);
+}
+
 static void alu_imm(struct x86_buf *b, int w, enum x86_alu op, const struct rv_insn *i)
 {
-	load_x(b, w, RAX, i->rs1);
-	if (i->imm || op == ALU_AND)
-		x86_alu_ri(b, w, op, RAX, i->imm);
+	struct tctx *t = ctx_of(b);
+	int d = dst_of(t, i->rd), h1 = held(t, i->rs1);
+
+	if (w && op == ALU_ADD && i->imm && h1 >= 0 && h1 != d) {
+		x86_lea(b, d, x86_m(h1, i->imm));
+	} else {
+		get_x(b, w, d, i->rs1);
+		if (i->imm || op == ALU_AND)
+			x86_alu_ri(b, w, op, d, i->imm);
+	}
 	if (!w)
-		x86_movsxd_rr(b, RAX, RAX);
-	store_x(b, i->rd, RAX);
+		x86_movsxd_rr(b, d, d);
+	put_x(t, i->rd, d);
 }
 
 static void alu_reg(struct x86_buf *b, int w, enum x86_alu op, const struct rv_insn *i)
 {
-	load_x(b, w, RAX, i->rs1);
-	alu_x(b, w, op, RAX, i->rs2);
+	struct tctx *t = ctx_of(b);
+	int d = dst_of(t, i->rd);
+	unsigned rs1 = i->rs1, rs2 = i->rs2;
+
+	/* rd == rs2 != rs1: loading rs1 into rd's register would lose rs2 */
+	if (d != RAX && rs1 != rs2 && held(t, rs2) == d) {
+		if (op == ALU_SUB) {
+			d = RAX;
+		} else {
+			rs2 = rs1;
+			rs1 = i->rs2;
+		}
+	}
+	get_x(b, w, d, rs1);
+	alu_x(b, w, op, d, rs2);
 	if (!w)
-		x86_movsxd_rr(b, RAX, RAX);
-	store_x(b, i->rd, RAX);
+		x86_movsxd_rr(b, d, d);
+	put_x(t, i->rd, d);
 }
 
 static void shift_imm(struct x86_buf *b, int w, enum x86_shift op, const struct rv_insn *i)
 {
-	load_x(b, w, RAX, i->rs1);
-	x86_shift_ri(b, w, op, RAX, (uint8_t)i->imm);
+	struct tctx *t = ctx_of(b);
+	int d = dst_of(t, i->rd);
+
+	get_x(b, w, d, i->rs1);
+	x86_shift_ri(b, w, op, d, (uint8_t)i->imm);
 	if (!w)
-		x86_movsxd_rr(b, RAX, RAX);
-	store_x(b, i->rd, RAX);
+		x86_movsxd_rr(b, d, d);
+	put_x(t, i->rd, d);
 }
 
 static void shift_reg(struct x86_buf *b, int w, enum x86_shift op, const struct rv_insn *i)
 {
+	struct tctx *t = ctx_of(b);
+	int d = dst_of(t, i->rd);
+
 	/* x86 masks the count to 6 (5 for 32-bit) bits, as RISC-V does */
-	load_x(b, w, RAX, i->rs1);
 	load_x(b, 0, RCX, i->rs2);
-	x86_shift_rcl(b, w, op, RAX);
+	get_x(b, w, d, i->rs1);
+	x86_shift_rcl(b, w, op, d);
 	if (!w)
-		x86_movsxd_rr(b, RAX, RAX);
-	store_x(b, i->rd, RAX);
+		x86_movsxd_rr(b, d, d);
+	put_x(t, i->rd, d);
+}
+
+/* guest rs1 compared with rs2 (or imm): flags set */
+static void compare(struct tctx *t, const struct rv_insn *i, bool imm)
+{
+	struct x86_buf *b = &t->b;
+	int h1 = held(t, i->rs1);
+
+	if (h1 < 0) {
+		load_x(b, 1, RAX, i->rs1);
+		h1 = RAX;
+	}
+	if (imm)
+		x86_alu_ri(b, 1, ALU_CMP, h1, i->imm);
+	else if (!i->rs2)
+		x86_test_rr(b, 1, h1, h1);
+	else
+		alu_x(b, 1, ALU_CMP, h1, i->rs2);
 }
 
 static void set_cc(struct x86_buf *b, enum x86_cc cc, const struct rv_insn *i, bool imm)
 {
-	load_x(b, 1, RAX, i->rs1);
+	struct tctx *t = ctx_of(b);
+	int d = dst_of(t, i->rd);
+
 	x86_alu_rr(b, 0, ALU_XOR, RCX, RCX);
-	if (imm)
-		x86_alu_ri(b, 1, ALU_CMP, RAX, i->imm);
-	else
-		alu_x(b, 1, ALU_CMP, RAX, i->rs2);
+	compare(t, i, imm);
 	x86_setcc(b, cc, RCX);
-	store_x(b, i->rd, RCX);
+	if (d != RAX) {
+		x86_mov_rr(b, 1, d, RCX);
+		put_x(t, i->rd, d);
+	} else {
+		store_x(b, i->rd, RCX);
+	}
 }
 
 /* M's divisions with the results of the table in section 7.2 for a zero
@@ -821,10 +915,16 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 	case OP_LI: case OP_LUI:
 		li_x(b, i->rd, i->imm);
 		break;
-	case OP_MV:
-		load_x(b, 1, RAX, i->rs1);
-		store_x(b, i->rd, RAX);
+	case OP_MV: {
+		int d = dst_of(t, i->rd), h1 = held(t, i->rs1);
+		if (d == RAX && h1 >= 0) {
+			store_x(b, i->rd, h1);
+		} else {
+			get_x(b, 1, d, i->rs1);
+			put_x(t, i->rd, d);
+		}
 		break;
+	}
 	case OP_AUIPC:
 		x86_lea(b, RAX, x86_m(R12, (int32_t)(i->pc_off + i->imm)));
 		store_x(b, i->rd, RAX);
@@ -900,8 +1000,7 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		break;
 	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
 		uint8_t *skip;
-		load_x(b, 1, RAX, i->rs1);
-		alu_x(b, 1, ALU_CMP, RAX, i->rs2);
+		compare(t, i, false);
 		skip = x86_jcc32(b, (enum x86_cc)(branch_cc(i->op) ^ 1), NULL);
 		exit_direct(t, i->pc_off + i->imm);
 		if (!b->overflow)
@@ -913,23 +1012,28 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		unsigned sz = size[i->op - OP_LB];
 		struct x86_mem m = x86_m(RAX, 0);
 		struct stub *s = stub_open(t, i);
+		int d = dst_of(t, i->rd);
 		tlb_lookup(t, s, i, offsetof(struct hart, tlb_r), sz);
 		switch (i->op) {
-		case OP_LB: case OP_LH: case OP_LW: x86_movsx(b, sz, RAX, m); break;
-		case OP_LBU: case OP_LHU: x86_movzx(b, sz, RAX, m); break;
-		case OP_LWU: x86_load(b, 0, RAX, m); break;
-		default: x86_load(b, 1, RAX, m); break;
+		case OP_LB: case OP_LH: case OP_LW: x86_movsx(b, sz, d, m); break;
+		case OP_LBU: case OP_LHU: x86_movzx(b, sz, d, m); break;
+		case OP_LWU: x86_load(b, 0, d, m); break;
+		default: x86_load(b, 1, d, m); break;
 		}
-		store_x(b, i->rd, RAX);
+		put_x(t, i->rd, d);
 		stub_close(t, s);
 		break;
 	}
 	case OP_SB: case OP_SH: case OP_SW: case OP_SD: {
 		unsigned sz = 1u << (i->op - OP_SB);
 		struct stub *s = stub_open(t, i);
+		int h2 = held(t, i->rs2);
 		tlb_lookup(t, s, i, offsetof(struct hart, tlb_w), sz);
-		load_x(b, 1, RCX, i->rs2);
-		x86_store(b, (int)sz, x86_m(RAX, 0), RCX);
+		if (h2 < 0) {
+			load_x(b, 1, RCX, i->rs2);
+			h2 = RCX;
+		}
+		x86_store(b, (int)sz, x86_m(RAX, 0), h2);
 		stub_close(t, s);
 		break;
 	}
