@@ -4,18 +4,21 @@
  * pc of the running block's first instruction (a block is keyed by its
  * physical address, so the same code serves every virtual alias of it; the
  * pc of an instruction is r12 + its offset). Guest registers live in h->x[]
- * ([rbx + 8*r]); within a block the ones it uses most are held in host
- * registers (rbp, rsi, rdi, r8-r11, r13-r15): loaded at the body's entry,
- * written back before every exit and helper call (a helper and a trap see
- * h->x[] exact), and the helper's destination reloaded after it. rax, rcx,
- * rdx are scratch. rsp stays 16-byte aligned, so C helpers are called
- * directly.
+ * ([rbx + 8*r]), but ten of them (held_guest[]) live in host registers
+ * (rbp, r13-r15, rsi, rdi, r8-r11) in every block: chained jumps pass them
+ * on, the dispatcher's entry loads them, and they are written back before
+ * every way out to the dispatcher and every helper call (a helper and a
+ * trap see h->x[] exact); after a call the helper's destination and the
+ * caller-saved ones are loaded again. rax, rcx, rdx are scratch. rsp stays
+ * 16-byte aligned, so C helpers are called directly; the red zone below it
+ * holds the MXCSR word (F/D below).
  *
- * A block has two entries: the checked one, where chained jumps from other
- * blocks land (it leaves to the dispatcher when the slice is spent, an
- * enabled interrupt is pending or device DMA wants code dropped: the checks
- * the interpreter's CHAIN makes), and the body, where the dispatcher enters
- * after making those checks itself. */
+ * A block has two entries: the checked one, first, where chained jumps
+ * from other blocks land (it leaves to the dispatcher when the block does
+ * not fit in the slice, an enabled interrupt is pending or device DMA wants
+ * code dropped: the checks the interpreter's CHAIN makes), and the body,
+ * at the end of the block's code, where the dispatcher enters after making
+ * those checks itself. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,21 +221,25 @@ static void exit_direct(struct tctx *t, int32_t d)
 	int64_t off = (int64_t)(t->blk->pa & 0xfff) + d;
 
 	mx_fold(t);
-	write_back(t);
 	if (d)
 		x86_lea(b, R12, x86_m(R12, d));
-	x86_store(b, 8, HF(pc), R12);
 	if (t->linkable && off >= 0 && off < 0x1000) {
-		/* jmp +0 to the return below until the dispatcher patches it */
+		/* jmp +0 to the return below until the dispatcher patches it;
+		 * a chained jump keeps the held registers live in the host
+		 * ones, and only the way to the dispatcher stores them */
 		uint8_t *site = x86_jmp32(b, NULL);
 		if (b->overflow)
 			return;
 		x86_patch_rel32(site, b->p);
+		write_back(t);
+		x86_store(b, 8, HF(pc), R12);
 		x86_mov_imm(b, RAX, (uint64_t)(uintptr_t)site);
 		x86_mov_imm(b, RDX, t->blk->pa >> 12);
 		x86_jmp32(b, t->j->epilogue);
 		return;
 	}
+	write_back(t);
+	x86_store(b, 8, HF(pc), R12);
 	x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
 	x86_jmp32(b, t->j->epilogue);
 }
@@ -266,6 +273,7 @@ static void jump_cache(struct tctx *t)
 		return;
 	for (int k = 0; k < 3; k++)
 		x86_patch_rel32(miss[k], b->p);
+	write_back(t);
 	x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
 	x86_jmp32(b, t->j->epilogue);
 }
@@ -994,7 +1002,6 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 			x86_lea(b, RCX, x86_m(R12, i->pc_off + i->len));
 			store_x(b, i->rd, RCX);
 		}
-		write_back(t);
 		x86_store(b, 8, HF(pc), RAX);
 		jump_cache(t);
 		break;
@@ -1076,28 +1083,21 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 	}
 }
 
-/* The block's most used guest registers (three uses at least) get host ones. */
+/* The same guest registers live in the same host registers in every
+ * block, so that chained jumps pass them on without storing and loading
+ * them (only the ways to the dispatcher and to C store them): the ones
+ * compiled RISC-V code uses most, the most used in the callee-saved host
+ * registers, which survive helper calls. */
+static const uint8_t held_guest[NR_CACHED] = { 15, 14, 10, 2, 8, 9, 11, 12, 13, 1 };
+
 static void choose_cached(struct tctx *t)
 {
-	unsigned uses[33] = { 0 };
-
 	memset(t->map, -1, sizeof(t->map));
+	/* what the block came in with may be newer than h->x[] */
 	t->dirty = 0;
-	for (uint32_t k = 0; k < t->blk->n; k++) {
-		const struct rv_insn *i = &t->blk->insn[k];
-		uses[i->rs1]++;
-		uses[i->rs2]++;
-		uses[i->rd]++;
-	}
-	uses[0] = uses[32] = 0;
 	for (int n = 0; n < NR_CACHED; n++) {
-		unsigned best = 0;
-		for (unsigned r = 1; r < 32; r++)
-			if (t->map[r] < 0 && uses[r] > uses[best])
-				best = r;
-		if (uses[best] < 3)
-			break;
-		t->map[best] = cache_regs[n];
+		t->map[held_guest[n]] = cache_regs[n];
+		t->dirty |= 1ULL << held_guest[n];
 	}
 }
 
@@ -1105,7 +1105,7 @@ void *jit_translate(struct rv_cpu *m, struct rv_block *blk, bool linkable)
 {
 	struct jit *j = m->jit;
 	struct tctx *t = calloc(1, sizeof(*t));
-	uint8_t *start, *body;
+	uint8_t *start, *body = NULL, *code;
 	void *ret = NULL;
 
 	if (!t)
@@ -1120,25 +1120,25 @@ void *jit_translate(struct rv_cpu *m, struct rv_block *blk, bool linkable)
 	struct x86_buf *b = &t->b;
 	uint8_t *bail[3];
 
-	/* checked entry */
-	x86_alu_mi(b, 1, ALU_CMP, HF(budget), 0);
-	bail[0] = x86_jcc32(b, CC_LE, NULL);
+	/* Checked entry. It charges the slice for the block's instructions
+	 * up front, as exec.c does, and leaves when the block does not fit
+	 * in what is left; the dispatcher then runs it if anything is left
+	 * at all (its own check), so slices end where they always did. */
+	if (blk->n) {
+		x86_alu_mi(b, 1, ALU_SUB, HF(budget), (int32_t)blk->n);
+		bail[0] = x86_jcc32(b, CC_L, NULL);
+	} else {
+		x86_alu_mi(b, 1, ALU_CMP, HF(budget), 0);
+		bail[0] = x86_jcc32(b, CC_LE, NULL);
+	}
 	x86_load(b, 1, RAX, HF(mip));
 	x86_test_rm(b, 1, RAX, HF(mie));
 	bail[1] = x86_jcc32(b, CC_NE, NULL);
 	x86_alu_mi(b, 0, ALU_CMP, HF(attention), 0);
 	bail[2] = x86_jcc32(b, CC_NE, NULL);
-	/* body: the block's instructions are charged up front, as exec.c does */
-	body = b->p;
-	if (blk->n) {
-		x86_alu_mi(b, 1, ALU_SUB, HF(budget), (int32_t)blk->n);
+	code = b->p;
+	if (blk->n)
 		x86_alu_mi(b, 1, ALU_ADD, HF(instret), (int32_t)blk->n);
-	}
-	/* Every held register is loaded: a decoded instruction's rd field is
-	 * not always a destination (branches, stores), so "written before
-	 * read" cannot be told from it safely. */
-	for (unsigned r = 1; r < 32; r++)
-		reload(t, r);
 	for (uint32_t k = 0; k < blk->n && !b->overflow; k++)
 		translate_insn(t, &blk->insn[k]);
 	/* the end of a block that did not jump: fall through to the next pc */
@@ -1162,8 +1162,22 @@ void *jit_translate(struct rv_cpu *m, struct rv_block *blk, bool linkable)
 	}
 	/* shared tails */
 	if (!b->overflow) {
+		/* the dispatcher's entry: the held registers from h->x[] */
+		body = b->p;
+		for (unsigned r = 1; r < 32; r++)
+			reload(t, r);
+		if (blk->n)
+			x86_alu_mi(b, 1, ALU_SUB, HF(budget), (int32_t)blk->n);
+		x86_jmp32(b, code);
+	}
+	if (!b->overflow) {
+		/* the checks failed: back to the dispatcher with h->x[] exact */
 		for (int k = 0; k < 3; k++)
 			x86_patch_rel32(bail[k], b->p);
+		if (blk->n)
+			x86_alu_mi(b, 1, ALU_ADD, HF(budget), (int32_t)blk->n);
+		choose_cached(t);
+		write_back(t);
 		x86_store(b, 8, HF(pc), R12);
 		x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
 		x86_jmp32(b, j->epilogue);
