@@ -79,9 +79,96 @@ static unsigned dst(void)
 }
 static unsigned src(void) { return pick(20); }
 
+/* F/D operands worth meeting: zeros, infinities, quiet and signalling
+ * NaNs (canonical or not, either sign), denormals, the extremes, integer
+ * limits for the conversions, ties; NaN-boxed singles and unboxed ones.
+ * At the start of the RW page, where fld/flw read them. */
+static const uint64_t fp_special[] = {
+	0, 0x8000000000000000, 0x7ff0000000000000, 0xfff0000000000000,
+	0x7ff8000000000000, 0x7ff0000000000001, 0xfff8000000000123, 0x7ff4000000000000,
+	0x0000000000000001, 0x800fffffffffffff, 0x0010000000000000, 0x7fefffffffffffff,
+	0x3ff0000000000000, 0xbff0000000000000, 0x41e0000000000000, 0xc1e0000000000000,
+	0x43e0000000000000, 0xc3e0000000000000, 0x41dfffffffc00000, 0x3fe0000000000000,
+	0x4004000000000000, 0x3ff8000000000000, 0x000fffffffffffff, 0x3ca0000000000000,
+	0xffffffff00000000, 0xffffffff80000000, 0xffffffff7f800000, 0xffffffffff800000,
+	0xffffffff7fc00000, 0xffffffff7f800001, 0xffffffffffc00123, 0xffffffff00000001,
+	0xffffffff00800000, 0xffffffff7f7fffff, 0xffffffff3f800000, 0xffffffff4f000000,
+	0xffffffffcf000000, 0xffffffff5f000000, 0xffffffff3fc00000, 0xffffffff807fffff,
+	0xffffffff4effffff, 0xffffffff33800000, 0x000000003f800000, 0x7fffffff3f800000,
+	0x36a0000000000000, 0xc7efffffe0000000, 0x47efffffe0000000, 0x380fffffe0000000,
+};
+#define FP_SPECIAL (sizeof(fp_special) / sizeof(fp_special[0]))
+
+static uint32_t pending[2];   /* the next words of a sequence, [0] first */
+
+/* every F/D operation form, with all rounding modes (5 and 6 reserved),
+ * FMA, conversions, frm/fflags/fcsr writes */
+static uint32_t gen_fp(void)
+{
+	static const uint8_t rms[] = { 0, 0, 0, 1, 2, 3, 4, 7, 7, 7, 7, 7, 5, 6 };
+	unsigned fd = pick(8), f1 = pick(8), f2 = pick(8), f3 = pick(8), fmt = pick(2);
+	unsigned rm = rms[pick(sizeof(rms))];
+	switch (pick(17)) {
+	case 0: case 1: case 2:  /* fadd fsub fmul fdiv */
+		return r_type(pick(4) << 2 | fmt, f2, f1, rm, fd, 0x53);
+	case 3:
+		return r_type(0x0b << 2 | fmt, pick(8) ? 0 : 1, f1, rm, fd, 0x53);   /* fsqrt */
+	case 4:
+		return r_type(0x04 << 2 | fmt, pick(3) ? f2 : f1, f1, pick(4), fd, 0x53); /* fsgnj* */
+	case 5:  /* fmin fmax, every fourth of -0 and +0 made just before */
+		if (pick(4) == 0) {
+			unsigned a = 6 + pick(2);
+			pending[0] = r_type(0x04 << 2 | fmt, a, a, 1, 13 - a, 0x53);  /* fneg */
+			pending[1] = pick(2) ? r_type(0x05 << 2 | fmt, a, 13 - a, pick(2), fd, 0x53)
+					     : r_type(0x05 << 2 | fmt, 13 - a, a, pick(2), fd, 0x53);
+			return r_type(0x78 | fmt, 0, 0, 0, a, 0x53);            /* fmv.x from x0 */
+		}
+		return r_type(0x05 << 2 | fmt, f2, f1, pick(3), fd, 0x53);
+	case 6:  /* fcvt.s.d, fcvt.d.s */
+		return r_type(0x08 << 2 | fmt, pick(8) ? !fmt : fmt, f1, rm, fd, 0x53);
+	case 7:  /* fle flt feq */
+		return r_type(0x14 << 2 | fmt, f2, f1, pick(4), dst(), 0x53);
+	case 8:  /* fcvt.{w,wu,l,lu}.{s,d}, mostly rtz as compilers emit */
+		return r_type(0x18 << 2 | fmt, pick(4), f1, pick(2) ? 1 : rm, dst(), 0x53);
+	case 9:  /* fcvt.{s,d}.{w,wu,l,lu} */
+		return r_type(0x1a << 2 | fmt, pick(4), src(), rm, fd, 0x53);
+	case 10:  /* fmv.x.{w,d}, fclass */
+		return r_type(0x1c << 2 | fmt, 0, f1, pick(2), dst(), 0x53);
+	case 11:  /* fmv.{w,d}.x */
+		return r_type(0x1e << 2 | fmt, 0, src(), 0, fd, 0x53);
+	case 12: case 13: {  /* fmadd fmsub fnmsub fnmadd */
+		static const uint8_t opc[] = { 0x43, 0x47, 0x4b, 0x4f };
+		return f3 << 27 | fmt << 25 | f2 << 20 | f1 << 15 | rm << 12 | fd << 7 | opc[pick(4)];
+	}
+	case 14:  /* flw / fld of the special values */
+		return i_type((int)pick(FP_SPECIAL) * 8 + (pick(8) ? 0 : 4), 10, pick(2) ? 3 : 2, fd, 0x07);
+	case 15:  /* fsw / fsd */
+		return s_type((int)pick(FP_SPECIAL) * 8, f2, 10, pick(2) ? 3 : 2, 0x27);
+	default: {
+		/* csrrwi frm/fflags/fcsr (mostly frm = RNE), or FS switched
+		 * off and on in mstatus (lui t, 6 (0x6000); csrc/csrs mstatus, t) */
+		static const uint8_t frm[] = { 0, 0, 0, 0, 1, 2, 3, 4, 5, 7 };
+		unsigned r = dst();
+		if (pick(4) == 0 && r) {
+			pending[0] = i_type(0x300, r, pick(2) ? 3 : 2, 0, 0x73);
+			return 6 << 12 | r << 7 | 0x37;
+		}
+		return i_type(0x001 + pick(3), frm[pick(sizeof(frm))], 5, dst(), 0x73);
+	}
+	}
+}
+
 static uint32_t gen_one(int idx)
 {
 	unsigned k = pick(100);
+	if (pending[0]) {
+		uint32_t w = pending[0];
+		pending[0] = pending[1];
+		pending[1] = 0;
+		return w;
+	}
+	if (pick(4) == 0 && idx + 3 < STREAM_WORDS)
+		return gen_fp();
 	if (k < 30) { /* OP / OP-32, M included */
 		/* funct7 << 4 | funct3 */
 		static const uint16_t f[] = { 0x000, 0x200, 0x001, 0x002, 0x003, 0x004, 0x005, 0x205,
@@ -221,6 +308,8 @@ static void gen_program(uint8_t *ram)
 	}
 	for (uint64_t a = DATA_RW; a < DATA_RW + 0x2000; a += 8)
 		w64(ram, a, rnd());
+	for (unsigned k = 0; k < FP_SPECIAL; k++)
+		w64(ram, DATA_RW + 8 * k, fp_special[k]);
 }
 
 struct side {
@@ -253,7 +342,8 @@ static void first_diff(const struct vcpu_state *a, const struct vcpu_state *b)
 			printf("  state offset %zu (x[%zu] if < 256): interp %#llx jit %#llx; pc %#llx/%#llx\n",
 			       i, i / 8, (unsigned long long)va, (unsigned long long)vb,
 			       (unsigned long long)a->rv.pc, (unsigned long long)b->rv.pc);
-			return;
+			if (!getenv("LOCKSTEP_ALL_DIFFS"))
+				return;
 		}
 }
 
@@ -275,13 +365,31 @@ static long run_program(uint64_t seed, long max_blocks, uint64_t *reached)
 	if (seed & 1)
 		rv_cpu_of(&b.vm)->jit->size = rv_cpu_of(&b.vm)->jit->start + 24 * 1024;
 	rng = seed * 0x9E3779B97F4A7C15ULL | 1;
+	pending[0] = pending[1] = 0;
 	gen_program(a.vm.mem.region[0].host);
 	memcpy(b.vm.mem.region[0].host, a.vm.mem.region[0].host, CHECK_BYTES);
 	a.vm.engine->get_vcpu(&a.vm, 0, &sa);
 	sa.rv.pc = STREAM;
 	sa.rv.mtvec = HANDLER;
 	sa.rv.satp = 8ULL << 60 | PT_ROOT >> 12;
-	sa.rv.mstatus |= MSTATUS_FS & (1ULL << 13);
+	/* FS Off (every F/D instruction traps), Initial or Dirty */
+	if (seed % 5 == 0)
+		sa.rv.mstatus &= ~MSTATUS_FS;
+	else
+		sa.rv.mstatus |= seed % 2 ? 1ULL << 13 : MSTATUS_FS;
+	for (int r = 0; r < 32; r++)
+		sa.rv.f[r] = pick(2) ? fp_special[pick(FP_SPECIAL)] : rnd();
+	if (seed & 2) {  /* zeros of both signs for fmin/fmax/fsgnj/feq */
+		sa.rv.f[pick(8)] = 0x8000000000000000;
+		sa.rv.f[pick(8)] = 0;
+		sa.rv.f[pick(8)] = 0xffffffff80000000;
+		sa.rv.f[pick(8)] = 0xffffffff00000000;
+	}
+	sa.rv.frm = pick(4) ? 0 : pick(8);
+	sa.rv.fflags = pick(2) ? 0 : pick(32);
+	/* every third program as on a host without FMA: the fused
+	 * operations then call fpu.c */
+	jit_host_fma = seed % 3 == 2 ? 0 : -1;
 	for (int r = 1; r < 32; r++)
 		sa.rv.x[r] = pick(3) ? rnd() : rnd() & 0xfff;
 	sa.rv.x[10] = DATA_RW;
@@ -296,6 +404,7 @@ static long run_program(uint64_t seed, long max_blocks, uint64_t *reached)
 		/* mostly one block at a time; every fourth step a longer slice,
 		 * in which the translator chains blocks by patched jumps */
 		int64_t budget = n % 4 == 3 ? 200 : 1;
+		uint64_t prev_pc = sa.rv.pc;
 		hart_run(a.h, budget);
 		hart_run(b.h, budget);
 		if (sa.rv.pc >= STREAM && sa.rv.pc < STREAM + 4 * STREAM_WORDS &&
@@ -305,7 +414,22 @@ static long run_program(uint64_t seed, long max_blocks, uint64_t *reached)
 		memset(&sb, 0, sizeof(sb));
 		a.vm.engine->get_vcpu(&a.vm, 0, &sa);
 		b.vm.engine->get_vcpu(&b.vm, 0, &sb);
-		if (getenv("LOCKSTEP_TRACE") && n < 60)
+		/* Where a block ends is the engines' own business as long as
+		 * nothing shows: a store into a page that holds decoded code
+		 * ends the block, and the translator's small code cache
+		 * forgets code pages when it is flushed. So the one that
+		 * retired fewer instructions catches up, a block at a time. */
+		for (int k = 0; k < 8 && sa.rv.instret != sb.rv.instret; k++) {
+			bool a_behind = sa.rv.instret < sb.rv.instret;
+			hart_run(a_behind ? a.h : b.h, 1);
+			if (a_behind)
+				a.vm.engine->get_vcpu(&a.vm, 0, &sa);
+			else
+				b.vm.engine->get_vcpu(&b.vm, 0, &sb);
+		}
+		/* LOCKSTEP_TRACE=N: the 60 blocks from N on */
+		if (getenv("LOCKSTEP_TRACE") && n >= atol(getenv("LOCKSTEP_TRACE")) &&
+		    n < atol(getenv("LOCKSTEP_TRACE")) + 60)
 			printf("block %ld: pc %#llx priv %u mcause %llu mepc %#llx\n", n,
 			       (unsigned long long)sa.rv.pc, sa.rv.priv, (unsigned long long)sa.rv.mcause,
 			       (unsigned long long)sa.rv.mepc);
@@ -313,6 +437,15 @@ static long run_program(uint64_t seed, long max_blocks, uint64_t *reached)
 			printf("FAIL jit-lockstep: seed %llu: state differs after block %ld\n",
 			       (unsigned long long)seed, n);
 			first_diff(&sa, &sb);
+			if (prev_pc >= RAM_BASE && prev_pc < RAM_BASE + CHECK_BYTES - 32) {
+				printf("  the block ran from %#llx:", (unsigned long long)prev_pc);
+				for (int k = 0; k < 8; k++) {
+					uint32_t w;
+					memcpy(&w, (uint8_t *)a.vm.mem.region[0].host + (prev_pc - RAM_BASE) + 4 * k, 4);
+					printf(" %08x", w);
+				}
+				printf("\n");
+			}
 			n = -1;
 			break;
 		}

@@ -132,6 +132,13 @@ void x86_movzx(struct x86_buf *b, int size, int dst, struct x86_mem m)
 	op_mem(b, 0, (const uint8_t[]){ 0x0f, size == 1 ? 0xb6 : 0xb7 }, 2, dst, m, false);
 }
 
+void x86_movzx8_rr(struct x86_buf *b, int dst, int src)
+{
+	rex(b, 0, dst, -1, src, src >= 4 && src < 8);
+	x86_bytes(b, (const uint8_t[]){ 0x0f, 0xb6 }, 2);
+	x86_u8(b, (uint8_t)(0xc0 | (dst & 7) << 3 | (src & 7)));
+}
+
 void x86_movsxd_rr(struct x86_buf *b, int dst, int src)
 {
 	op_rr(b, 1, (const uint8_t[]){ 0x63 }, 1, dst, src, false);
@@ -240,6 +247,38 @@ void x86_mul_m(struct x86_buf *b, bool is_signed, struct x86_mem m)
 void x86_setcc(struct x86_buf *b, enum x86_cc cc, int reg8)
 {
 	op_rr(b, 0, (const uint8_t[]){ 0x0f, (uint8_t)(0x90 | cc) }, 2, 0, reg8, true);
+}
+
+void x86_sse_rm(struct x86_buf *b, enum x86_sse_pfx pfx, int w, enum x86_sse_op op, int reg,
+		struct x86_mem m)
+{
+	if (pfx)
+		x86_u8(b, (uint8_t)pfx);
+	op_mem(b, w, (const uint8_t[]){ 0x0f, (uint8_t)op }, 2, reg, m, false);
+}
+
+void x86_sse_rr(struct x86_buf *b, enum x86_sse_pfx pfx, int w, enum x86_sse_op op, int reg, int rm)
+{
+	if (pfx)
+		x86_u8(b, (uint8_t)pfx);
+	op_rr(b, w, (const uint8_t[]){ 0x0f, (uint8_t)op }, 2, reg, rm, false);
+}
+
+void x86_fma231_rm(struct x86_buf *b, int dbl, uint8_t op, int dst, int src1, struct x86_mem m)
+{
+	/* three-byte VEX: C4, ~R ~X ~B mmmmm (00010: 0F38), W ~vvvv L pp (01: 66) */
+	x86_u8(b, 0xc4);
+	x86_u8(b, (uint8_t)((dst & 8 ? 0 : 0x80) | (m.index >= 0 && (m.index & 8) ? 0 : 0x40) |
+			    (m.base & 8 ? 0 : 0x20) | 0x02));
+	x86_u8(b, (uint8_t)((dbl ? 0x80 : 0) | (~src1 & 15) << 3 | 0x01));
+	x86_u8(b, op);
+	modrm_mem(b, dst, m);
+}
+
+void x86_store_imm32d(struct x86_buf *b, struct x86_mem m, int32_t imm)
+{
+	op_mem(b, 0, (const uint8_t[]){ 0xc7 }, 1, 0, m, false);
+	x86_u32(b, (uint32_t)imm);
 }
 
 void x86_patch_rel32(uint8_t *site, const uint8_t *target)

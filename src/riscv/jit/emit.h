@@ -56,6 +56,7 @@ void x86_store_imm32(struct x86_buf *b, struct x86_mem m, int32_t imm); /* qword
 void x86_mov_imm(struct x86_buf *b, int dst, uint64_t imm);         /* shortest form */
 void x86_movsx(struct x86_buf *b, int size, int dst, struct x86_mem m); /* size 1,2,4 -> 64 */
 void x86_movzx(struct x86_buf *b, int size, int dst, struct x86_mem m); /* size 1,2 -> 64 */
+void x86_movzx8_rr(struct x86_buf *b, int dst, int src);  /* movzx dst32, src8 */
 void x86_movsxd_rr(struct x86_buf *b, int dst, int src);
 void x86_lea(struct x86_buf *b, int dst, struct x86_mem m);
 
@@ -76,6 +77,30 @@ void x86_imul_rri(struct x86_buf *b, int w, int dst, int src, int32_t imm);
 /* one-operand F7 group on rdx:rax: /4 mul, /5 imul */
 void x86_mul_m(struct x86_buf *b, bool is_signed, struct x86_mem m);
 void x86_setcc(struct x86_buf *b, enum x86_cc cc, int reg8);
+
+/* SSE and FMA (SDM vol. 2: the legacy-prefix 0F maps and VEX). xmm registers
+ * are numbered as the general ones (0-15). */
+enum x86_sse_pfx { SSE_PS = 0, SSE_PD = 0x66, SSE_SD = 0xf2, SSE_SS = 0xf3 };
+enum x86_sse_op {
+	SSE_MOV_LOAD = 0x10, SSE_MOV_STORE = 0x11,   /* movss/movsd */
+	SSE_CVTSI = 0x2a,                            /* cvtsi2ss/sd xmm, r/m32/64 */
+	SSE_CVTT = 0x2c, SSE_CVT = 0x2d,             /* cvt(t)ss/sd2si r32/64, xmm/m */
+	SSE_UCOMI = 0x2e, SSE_COMI = 0x2f,           /* with SSE_PS: ss, SSE_PD: sd */
+	SSE_SQRT = 0x51, SSE_AND = 0x54, SSE_OR = 0x56,
+	SSE_ADD = 0x58, SSE_MUL = 0x59, SSE_CVT_FP = 0x5a, /* cvtsd2ss / cvtss2sd */
+	SSE_SUB = 0x5c, SSE_MIN = 0x5d, SSE_DIV = 0x5e, SSE_MAX = 0x5f,
+	SSE_MOVD_TO = 0x6e, SSE_MOVD_FROM = 0x7e,    /* 66 (REX.W) movd/movq xmm <-> r */
+	SSE_MXCSR = 0xae,                            /* reg 2: ldmxcsr, 3: stmxcsr */
+};
+/* pfx [REX] 0F op /r with reg and a memory or register operand; w: REX.W
+ * (the 64-bit integer operand of cvtsi2sd, cvttsd2si, movq) */
+void x86_sse_rm(struct x86_buf *b, enum x86_sse_pfx pfx, int w, enum x86_sse_op op, int reg,
+		struct x86_mem m);
+void x86_sse_rr(struct x86_buf *b, enum x86_sse_pfx pfx, int w, enum x86_sse_op op, int reg, int rm);
+/* FMA3, the 231 forms: dst = src1 * [m] op dst (VEX.LIG.66.0F38, W1 for
+ * double). op: 0xb9 vfmadd, 0xbb vfmsub, 0xbd vfnmadd, 0xbf vfnmsub. */
+void x86_fma231_rm(struct x86_buf *b, int dbl, uint8_t op, int dst, int src1, struct x86_mem m);
+void x86_store_imm32d(struct x86_buf *b, struct x86_mem m, int32_t imm); /* dword */
 
 /* control flow; the rel32 forms return the address of the displacement to
  * patch with x86_patch_rel32 */

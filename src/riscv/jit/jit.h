@@ -38,6 +38,9 @@ void jit_run(struct hart *h, int64_t budget);
 /* One instruction, as the interpreter does it; 1 when the block ends
  * (h->pc set, traps taken), 0 to go on. */
 int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj);
+/* Whether translated code may use FMA3: -1 asks cpuid at the first
+ * translation; the lockstep test sets 0 to cover the no-FMA path. */
+extern int jit_host_fma;
 /* Translate b into j's cache: returns the checked entry and sets *body
  * (both rx addresses); NULL when the cache is full. */
 void *jit_translate(struct jit *j, struct rv_block *b, bool linkable, void **body);

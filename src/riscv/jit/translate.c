@@ -4,18 +4,21 @@
  * pc of the running block's first instruction (a block is keyed by its
  * physical address, so the same code serves every virtual alias of it; the
  * pc of an instruction is r12 + its offset). Guest registers live in h->x[]
- * ([rbx + 8*r]); within a block the ones it uses most are held in host
- * registers (rbp, rsi, rdi, r8-r11, r13-r15): loaded at the body's entry,
- * written back before every exit and helper call (a helper and a trap see
- * h->x[] exact), and the helper's destination reloaded after it. rax, rcx,
- * rdx are scratch. rsp stays 16-byte aligned, so C helpers are called
- * directly.
+ * ([rbx + 8*r]), but ten of them (held_guest[]) live in host registers
+ * (rbp, r13-r15, rsi, rdi, r8-r11) in every block: chained jumps pass them
+ * on, the dispatcher's entry loads them, and they are written back before
+ * every way out to the dispatcher and every helper call (a helper and a
+ * trap see h->x[] exact); after a call the helper's destination and the
+ * caller-saved ones are loaded again. rax, rcx, rdx are scratch. rsp stays
+ * 16-byte aligned, so C helpers are called directly; the red zone below it
+ * holds the MXCSR word (F/D below).
  *
- * A block has two entries: the checked one, where chained jumps from other
- * blocks land (it leaves to the dispatcher when the slice is spent, an
- * enabled interrupt is pending or device DMA wants code dropped: the checks
- * the interpreter's CHAIN makes), and the body, where the dispatcher enters
- * after making those checks itself. */
+ * A block has two entries: the checked one, first, where chained jumps
+ * from other blocks land (it leaves to the dispatcher when the block does
+ * not fit in the slice, an enabled interrupt is pending or device DMA wants
+ * code dropped: the checks the interpreter's CHAIN makes), and the body,
+ * at the end of the block's code, where the dispatcher enters after making
+ * those checks itself. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,15 +30,18 @@
 #include "jit.h"
 
 #define XR(r) x86_m(RBX, (int32_t)(offsetof(struct hart, x) + 8 * (r)))
+#define FR(r) x86_m(RBX, (int32_t)(offsetof(struct hart, fpu.f) + 8 * (r)))
+#define FR_HI(r) x86_m(RBX, (int32_t)(offsetof(struct hart, fpu.f) + 8 * (r) + 4))
 #define HF(field) x86_m(RBX, (int32_t)offsetof(struct hart, field))
 
+#define STUB_SITES 6
 struct stub {
-	uint8_t *jump_site;   /* the jne/jnz into the stub (several) */
-	uint8_t *jump_site2;
-	uint8_t *jump_site3;  /* the F/D loads' and stores' mstatus.FS check */
+	uint8_t *sites[STUB_SITES];  /* the jumps into the stub */
+	int nr_sites;
 	uint8_t *back;        /* where the fast path continues */
 	const struct rv_insn *i;
-	uint64_t dirty;       /* t->dirty at the jump into the stub */
+	uint64_t dirty;       /* t->dirty at the jumps into the stub */
+	bool mx;              /* t->mx_on there: fold the host flags first */
 };
 
 #define NR_CACHED 10
@@ -51,7 +57,11 @@ struct tctx {
 	bool linkable;
 	struct stub stubs[BLOCK_MAX_INSNS + 1];
 	int nr_stubs;
-	uint8_t *fs_site;     /* a pending mstatus.FS == Off check for the next stub */
+	/* What the code at the current point knows (fp section below):
+	 * mstatus.FS is not Off / is Dirty; the host's MXCSR exception flags
+	 * were cleared in this block and since hold only what inline F/D
+	 * operations raised, not yet folded into fflags for sure. */
+	bool fs_on, fs_dirty, mx_on;
 	/* forward jumps to the block's shared tails */
 	uint8_t *to_noset[BLOCK_MAX_INSNS * 2 + 4];
 	int nr_noset;
@@ -113,6 +123,11 @@ static void li_x(struct x86_buf *b, unsigned r, int32_t imm)
 	}
 }
 
+static int held(struct tctx *t, unsigned r)
+{
+	return r && r < 32 ? t->map[r] : -1;
+}
+
 /* h->x[] exact again: store the held registers written since the last sync */
 static void write_back(struct tctx *t)
 {
@@ -127,6 +142,77 @@ static void reload(struct tctx *t, unsigned r)
 		x86_load(&t->b, 1, t->map[r], XR(r));
 }
 
+/* An out-of-line slow path for instruction i (emitted after the block's
+ * body): it runs i in jit_op, as the interpreter would, and jumps back. */
+static struct stub *stub_open(struct tctx *t, const struct rv_insn *i)
+{
+	struct stub *s = &t->stubs[t->nr_stubs];
+
+	memset(s, 0, sizeof(*s));
+	s->i = i;
+	s->dirty = t->dirty;
+	s->mx = t->mx_on;
+	return s;
+}
+
+static void stub_jcc(struct tctx *t, struct stub *s, enum x86_cc cc)
+{
+	if (s->nr_sites < STUB_SITES)
+		s->sites[s->nr_sites++] = x86_jcc32(&t->b, cc, NULL);
+	else
+		t->b.overflow = true;
+}
+
+static void stub_close(struct tctx *t, struct stub *s)
+{
+	if (!s->nr_sites)
+		return;
+	s->back = t->b.p;
+	t->nr_stubs++;
+}
+
+/* Inline F/D arithmetic leaves its exceptions in the host's sticky MXCSR
+ * flags; they become fflags bits (IE ZE OE UE PE -> NV DZ OF UF NX; DE,
+ * the denormal-operand flag, has no RISC-V counterpart) before anything
+ * can look at fflags: every block exit, helper call and slow path. The
+ * flags are cleared before the block's first such operation, as C code
+ * (fpu.c) leaves them as it likes. Folding twice is harmless: fflags
+ * only accumulates. Both use the red zone below rsp (no call between the
+ * store and the load). */
+#define MX(m) (((m) & 1) << 4 | ((m) & 4) << 1 | ((m) & 8) >> 1 | ((m) & 16) >> 3 | ((m) & 32) >> 5)
+#define MX4(m) MX(m), MX(m + 1), MX(m + 2), MX(m + 3)
+#define MX16(m) MX4(m), MX4(m + 4), MX4(m + 8), MX4(m + 12)
+static const uint8_t mxcsr_to_fflags[64] = { MX16(0), MX16(16), MX16(32), MX16(48) };
+#define MXCSR_DEFAULT 0x1f80   /* all exceptions masked, RNE, no DAZ/FTZ: fpu.c's */
+#define FFLAGS x86_m(RBX, (int32_t)offsetof(struct hart, fpu.fflags))
+
+static void mx_need(struct tctx *t)
+{
+	struct x86_buf *b = &t->b;
+
+	if (t->mx_on)
+		return;
+	x86_mov_imm(b, RAX, MXCSR_DEFAULT);
+	x86_store(b, 4, x86_m(RSP, -8), RAX);
+	x86_sse_rm(b, SSE_PS, 0, SSE_MXCSR, 2, x86_m(RSP, -8));   /* ldmxcsr */
+	t->mx_on = true;
+}
+
+static void mx_fold(struct tctx *t)
+{
+	struct x86_buf *b = &t->b;
+
+	if (!t->mx_on)
+		return;
+	x86_sse_rm(b, SSE_PS, 0, SSE_MXCSR, 3, x86_m(RSP, -8));   /* stmxcsr */
+	x86_movzx(b, 1, RAX, x86_m(RSP, -8));
+	x86_alu_ri(b, 0, ALU_AND, RAX, 0x3d);
+	x86_mov_imm(b, RCX, (uint64_t)(uintptr_t)mxcsr_to_fflags);
+	x86_movzx(b, 1, RAX, x86_mi(RCX, RAX, 0));
+	x86_alu_rm(b, 0, ALU_OR, RAX, FFLAGS);
+	x86_store(b, 4, FFLAGS, RAX);
+}
+
 /* Leave for the guest pc r12 + d (a direct target): a patchable jump when
  * it is in the block's own page, else back to the dispatcher. */
 static void exit_direct(struct tctx *t, int32_t d)
@@ -134,21 +220,26 @@ static void exit_direct(struct tctx *t, int32_t d)
 	struct x86_buf *b = &t->b;
 	int64_t off = (int64_t)(t->blk->pa & 0xfff) + d;
 
-	write_back(t);
+	mx_fold(t);
 	if (d)
 		x86_lea(b, R12, x86_m(R12, d));
-	x86_store(b, 8, HF(pc), R12);
 	if (t->linkable && off >= 0 && off < 0x1000) {
-		/* jmp +0 to the return below until the dispatcher patches it */
+		/* jmp +0 to the return below until the dispatcher patches it;
+		 * a chained jump keeps the held registers live in the host
+		 * ones, and only the way to the dispatcher stores them */
 		uint8_t *site = x86_jmp32(b, NULL);
 		if (b->overflow)
 			return;
 		x86_patch_rel32(site, b->p);
+		write_back(t);
+		x86_store(b, 8, HF(pc), R12);
 		x86_mov_imm(b, RAX, (uint64_t)(uintptr_t)site);
 		x86_mov_imm(b, RDX, t->blk->pa >> 12);
 		x86_jmp32(b, t->j->epilogue);
 		return;
 	}
+	write_back(t);
+	x86_store(b, 8, HF(pc), R12);
 	x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
 	x86_jmp32(b, t->j->epilogue);
 }
@@ -185,6 +276,7 @@ static void jump_cache(struct tctx *t)
 		return;
 	for (int k = 0; k < 3; k++)
 		x86_patch_rel32(miss[k], b->p);
+	write_back(t);
 	x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
 	x86_jmp32(b, t->j->epilogue);
 }
@@ -228,40 +320,49 @@ static void call_fn(struct tctx *t, const struct rv_insn *i, const void *fn)
 
 /* The soft-TLB hit of mmu.c inline: the entry for va's page in tlb (whose
  * fast-path rules, page flags included, mmu.c decides when it fills it),
- * and natural alignment; anything else goes to the stub, which runs the
+ * and natural alignment; anything else goes to stub s, which runs the
  * instruction in jit_op. Leaves the host address in rax. */
-static void tlb_lookup(struct tctx *t, const struct rv_insn *i, size_t tlb_off, unsigned size)
+static void tlb_lookup(struct tctx *t, struct stub *s, const struct rv_insn *i, size_t tlb_off,
+		       unsigned size)
 {
 	struct x86_buf *b = &t->b;
-	struct stub *s = &t->stubs[t->nr_stubs];
 
-	load_x(b, 1, RAX, i->rs1);
-	if (i->imm)
-		x86_alu_ri(b, 1, ALU_ADD, RAX, i->imm);
-	x86_mov_rr(b, 1, RCX, RAX);
-	x86_shift_ri(b, 1, SH_SHR, RCX, 12);
-	x86_mov_rr(b, 0, RDX, RCX);
-	x86_alu_ri(b, 0, ALU_AND, RDX, TLB_SIZE - 1);
-	x86_imul_rri(b, 0, RDX, RDX, (int32_t)sizeof(struct rv_tlb_entry));
-	x86_alu_rm(b, 1, ALU_CMP, RCX,
-		   x86_mi(RBX, RDX, (int32_t)(tlb_off + offsetof(struct rv_tlb_entry, vpn))));
-	s->jump_site = x86_jcc32(b, CC_NE, NULL);
-	s->jump_site2 = NULL;
-	s->jump_site3 = t->fs_site;
-	t->fs_site = NULL;
+	int h1 = held(t, i->rs1);
+	struct x86_mem vpn, addend;
+
+	if (h1 >= 0 && i->imm) {
+		x86_lea(b, RAX, x86_m(h1, i->imm));
+	} else {
+		load_x(b, 1, RAX, i->rs1);
+		if (i->imm)
+			x86_alu_ri(b, 1, ALU_ADD, RAX, i->imm);
+	}
+	/* rdx = the page number, rcx = the entry's index (times 3 when an
+	 * entry is 24 bytes, so that the operand scales it by 8) */
+	x86_mov_rr(b, 1, RDX, RAX);
+	x86_shift_ri(b, 1, SH_SHR, RDX, 12);
+	if (TLB_SIZE == 256) {
+		x86_movzx8_rr(b, RCX, RDX);
+	} else {
+		x86_mov_rr(b, 0, RCX, RDX);
+		x86_alu_ri(b, 0, ALU_AND, RCX, TLB_SIZE - 1);
+	}
+	if (sizeof(struct rv_tlb_entry) == 24) {
+		x86_lea(b, RCX, (struct x86_mem){ RCX, RCX, 2, 0 });
+		vpn = (struct x86_mem){ RBX, RCX, 8, (int32_t)(tlb_off + offsetof(struct rv_tlb_entry, vpn)) };
+	} else {
+		x86_imul_rri(b, 0, RCX, RCX, (int32_t)sizeof(struct rv_tlb_entry));
+		vpn = x86_mi(RBX, RCX, (int32_t)(tlb_off + offsetof(struct rv_tlb_entry, vpn)));
+	}
+	addend = vpn;
+	addend.disp += (int32_t)(offsetof(struct rv_tlb_entry, addend) - offsetof(struct rv_tlb_entry, vpn));
+	x86_alu_rm(b, 1, ALU_CMP, RDX, vpn);
+	stub_jcc(t, s, CC_NE);
 	if (size > 1) {
 		x86_test_ri(b, 0, RAX, (int32_t)size - 1);
-		s->jump_site2 = x86_jcc32(b, CC_NE, NULL);
+		stub_jcc(t, s, CC_NE);
 	}
-	x86_alu_rm(b, 1, ALU_ADD, RAX,
-		   x86_mi(RBX, RDX, (int32_t)(tlb_off + offsetof(struct rv_tlb_entry, addend))));
-	s->i = i;
-	s->dirty = t->dirty;
-}
-
-static void tlb_done(struct tctx *t)
-{
-	t->stubs[t->nr_stubs++].back = t->b.p;
+	x86_alu_rm(b, 1, ALU_ADD, RAX, addend);
 }
 
 static enum x86_cc branch_cc(unsigned op)
@@ -276,55 +377,125 @@ static enum x86_cc branch_cc(unsigned op)
 	}
 }
 
+/* The host register to compute guest rd's new value in: rd's own when the
+ * block holds it, else rax (then put_x stores it). */
+static int dst_of(struct tctx *t, unsigned rd)
+{
+	return rd && rd < 32 && t->map[rd] >= 0 ? t->map[rd] : RAX;
+}
+
+static void put_x(struct tctx *t, unsigned rd, int h)
+{
+	if (h == RAX)
+		store_x(&t->b, rd, RAX);
+	else
+		t->dirty |= 1ULL << rd;
+}
+
+/* host register h = guest r; nothing to do when r lives in h */
+static void get_x(struct x86_buf *b, int w, int h, unsigned r)
+{
+	if (!r || ctx_of(b)->map[r] != h)
+		load_x(b, w, h, r);
+}
+
 static void alu_imm(struct x86_buf *b, int w, enum x86_alu op, const struct rv_insn *i)
 {
-	load_x(b, w, RAX, i->rs1);
-	if (i->imm || op == ALU_AND)
-		x86_alu_ri(b, w, op, RAX, i->imm);
+	struct tctx *t = ctx_of(b);
+	int d = dst_of(t, i->rd), h1 = held(t, i->rs1);
+
+	if (w && op == ALU_ADD && i->imm && h1 >= 0 && h1 != d) {
+		x86_lea(b, d, x86_m(h1, i->imm));
+	} else {
+		get_x(b, w, d, i->rs1);
+		if (i->imm || op == ALU_AND)
+			x86_alu_ri(b, w, op, d, i->imm);
+	}
 	if (!w)
-		x86_movsxd_rr(b, RAX, RAX);
-	store_x(b, i->rd, RAX);
+		x86_movsxd_rr(b, d, d);
+	put_x(t, i->rd, d);
 }
 
 static void alu_reg(struct x86_buf *b, int w, enum x86_alu op, const struct rv_insn *i)
 {
-	load_x(b, w, RAX, i->rs1);
-	alu_x(b, w, op, RAX, i->rs2);
+	struct tctx *t = ctx_of(b);
+	int d = dst_of(t, i->rd);
+	unsigned rs1 = i->rs1, rs2 = i->rs2;
+
+	/* rd == rs2 != rs1: loading rs1 into rd's register would lose rs2 */
+	if (d != RAX && rs1 != rs2 && held(t, rs2) == d) {
+		if (op == ALU_SUB) {
+			d = RAX;
+		} else {
+			rs2 = rs1;
+			rs1 = i->rs2;
+		}
+	}
+	get_x(b, w, d, rs1);
+	alu_x(b, w, op, d, rs2);
 	if (!w)
-		x86_movsxd_rr(b, RAX, RAX);
-	store_x(b, i->rd, RAX);
+		x86_movsxd_rr(b, d, d);
+	put_x(t, i->rd, d);
 }
 
 static void shift_imm(struct x86_buf *b, int w, enum x86_shift op, const struct rv_insn *i)
 {
-	load_x(b, w, RAX, i->rs1);
-	x86_shift_ri(b, w, op, RAX, (uint8_t)i->imm);
+	struct tctx *t = ctx_of(b);
+	int d = dst_of(t, i->rd);
+
+	get_x(b, w, d, i->rs1);
+	x86_shift_ri(b, w, op, d, (uint8_t)i->imm);
 	if (!w)
-		x86_movsxd_rr(b, RAX, RAX);
-	store_x(b, i->rd, RAX);
+		x86_movsxd_rr(b, d, d);
+	put_x(t, i->rd, d);
 }
 
 static void shift_reg(struct x86_buf *b, int w, enum x86_shift op, const struct rv_insn *i)
 {
+	struct tctx *t = ctx_of(b);
+	int d = dst_of(t, i->rd);
+
 	/* x86 masks the count to 6 (5 for 32-bit) bits, as RISC-V does */
-	load_x(b, w, RAX, i->rs1);
 	load_x(b, 0, RCX, i->rs2);
-	x86_shift_rcl(b, w, op, RAX);
+	get_x(b, w, d, i->rs1);
+	x86_shift_rcl(b, w, op, d);
 	if (!w)
-		x86_movsxd_rr(b, RAX, RAX);
-	store_x(b, i->rd, RAX);
+		x86_movsxd_rr(b, d, d);
+	put_x(t, i->rd, d);
+}
+
+/* guest rs1 compared with rs2 (or imm): flags set */
+static void compare(struct tctx *t, const struct rv_insn *i, bool imm)
+{
+	struct x86_buf *b = &t->b;
+	int h1 = held(t, i->rs1);
+
+	if (h1 < 0) {
+		load_x(b, 1, RAX, i->rs1);
+		h1 = RAX;
+	}
+	if (imm)
+		x86_alu_ri(b, 1, ALU_CMP, h1, i->imm);
+	else if (!i->rs2)
+		x86_test_rr(b, 1, h1, h1);
+	else
+		alu_x(b, 1, ALU_CMP, h1, i->rs2);
 }
 
 static void set_cc(struct x86_buf *b, enum x86_cc cc, const struct rv_insn *i, bool imm)
 {
-	load_x(b, 1, RAX, i->rs1);
+	struct tctx *t = ctx_of(b);
+	int d = dst_of(t, i->rd);
+
 	x86_alu_rr(b, 0, ALU_XOR, RCX, RCX);
-	if (imm)
-		x86_alu_ri(b, 1, ALU_CMP, RAX, i->imm);
-	else
-		alu_x(b, 1, ALU_CMP, RAX, i->rs2);
+	compare(t, i, imm);
 	x86_setcc(b, cc, RCX);
-	store_x(b, i->rd, RCX);
+	if (d != RAX) {
+		x86_mov_rr(b, 1, d, RCX);
+		put_x(t, i->rd, d);
+	} else {
+		store_x(b, i->rd, RCX);
+	}
 }
 
 /* M's divisions with the results of the table in section 7.2 for a zero
@@ -393,39 +564,355 @@ static void divide(struct tctx *t, const struct rv_insn *i)
 	store_x(b, i->rd, RAX);
 }
 
-/* OP-FP and the fused multiply-adds: rv_fpu_exec called straight from the
- * block when mstatus.FS is on. FS off, or an encoding rv_fpu_exec refuses
- * (it refuses before touching any state), goes to a stub whose jit_op
- * raises the illegal instruction exactly as the interpreter does. */
-static void fp_inline(struct tctx *t, const struct rv_insn *i)
+/* ---- F and D ----------------------------------------------------------------
+ *
+ * The common operations run as SSE/FMA instructions on h->fpu.f[] in
+ * memory, with results bit for bit those of fpu.c (which the interpreter
+ * runs): x86 and RISC-V agree on every non-NaN result of +, -, *, /, sqrt,
+ * fused multiply-add, the conversions and the comparisons in the same
+ * rounding mode, and on their exception flags (both detect tininess after
+ * rounding, and x86's masked underflow, like RISC-V's UF, needs an inexact
+ * result; fpu.c's header). What they do not share goes to the instruction's
+ * stub, i.e. to fpu.c, before the destination is written:
+ *  - a NaN result (RISC-V writes the canonical NaN, x86 a quieted operand;
+ *    fma(0, inf, qNaN) raises NV only on RISC-V). The flags x86 raised on
+ *    the way are a subset of what fpu.c raises again (NV), so they may stay;
+ *  - a single operand that is not NaN-boxed (it reads as the canonical NaN);
+ *  - an effective rounding mode other than RNE (frm checked at run time for
+ *    rm = DYN), or a reserved one (the stub raises the illegal instruction);
+ *  - fcvt to an integer whose result is x86's "integer indefinite"
+ *    (0x80000000..., for NaN and out-of-range inputs where RISC-V saturates,
+ *    11.7; the flags agree: NV alone, no NX, which this host confirms);
+ *  - mstatus.FS Off (checked once per block, as FS cannot change within one
+ *    but through a helper call).
+ * fclass, fcvt to and from unsigned, the other rounding modes and, on a
+ * host without FMA, the fused operations call rv_fpu_exec straight away.
+ * Every OP-FP sets FS Dirty on success, as the interpreter does. */
+int jit_host_fma = -1;
+
+static bool host_has_fma(void)
+{
+	/* GCC's cpu model reports FMA only when the OS also saves the AVX
+	 * state (XCR0), as VEX-encoded instructions need */
+	if (jit_host_fma < 0)
+		jit_host_fma = __builtin_cpu_supports("fma") ? 1 : 0;
+	return jit_host_fma > 0;
+}
+
+static void fs_check(struct tctx *t, struct stub *s)
 {
 	struct x86_buf *b = &t->b;
-	struct stub *s = &t->stubs[t->nr_stubs];
-	unsigned rd = (i->raw >> 7) & 31;
 
-	write_back(t);
-	t->dirty = 0;
+	if (t->fs_on)
+		return;
 	x86_load(b, 1, RAX, HF(mstatus));
 	x86_test_ri(b, 0, RAX, (int32_t)MSTATUS_FS);
-	s->jump_site = x86_jcc32(b, CC_E, NULL);
+	stub_jcc(t, s, CC_E);
+	t->fs_on = true;
+}
+
+static void fs_set_dirty(struct tctx *t)
+{
+	if (t->fs_dirty)
+		return;
+	x86_alu_mi(&t->b, 1, ALU_OR, HF(mstatus), (int32_t)MSTATUS_FS);
+	t->fs_dirty = true;
+}
+
+/* OP-FP or a fused multiply-add through rv_fpu_exec. FS off, or an
+ * encoding rv_fpu_exec refuses (it refuses before touching any state),
+ * goes to a stub whose jit_op raises the illegal instruction exactly as
+ * the interpreter does. */
+static void fp_call(struct tctx *t, const struct rv_insn *i)
+{
+	struct x86_buf *b = &t->b;
+	struct stub *s;
+	unsigned rd = (i->raw >> 7) & 31;
+
+	mx_fold(t);
+	t->mx_on = false;
+	write_back(t);
+	t->dirty = 0;
+	s = stub_open(t, i);
+	fs_check(t, s);
 	x86_lea(b, RDI, HF(fpu));
 	x86_lea(b, RSI, HF(x));
 	x86_mov_imm(b, RDX, i->raw);
 	x86_call_abs(b, (const void *)rv_fpu_exec);
 	x86_store_imm32(b, XR(0), 0);    /* it may have written x0 */
 	x86_test_rr(b, 0, RAX, RAX);
-	s->jump_site2 = x86_jcc32(b, CC_NE, NULL);
-	s->jump_site3 = NULL;
-	x86_alu_mi(b, 1, ALU_OR, HF(mstatus), (int32_t)MSTATUS_FS);
+	stub_jcc(t, s, CC_NE);
 	for (unsigned r = 1; r < 32; r++) {
 		int h = t->map[r];
 		if (h >= 0 && (r == rd || (h != RBP && h < R12)))
 			reload(t, r);
 	}
-	s->i = i;
-	s->dirty = 0;
-	s->back = b->p;
-	t->nr_stubs++;
+	stub_close(t, s);
+	fs_set_dirty(t);
+}
+
+/* rm == DYN: frm decides at run time. rne: only RNE is done inline;
+ * otherwise any valid mode (the operation is exact). */
+static void rm_check(struct tctx *t, struct stub *s, unsigned rm, bool rne)
+{
+	if (rm != 7)
+		return;
+	x86_alu_mi(&t->b, 0, ALU_CMP, x86_m(RBX, (int32_t)offsetof(struct hart, fpu.frm)), rne ? 0 : 4);
+	stub_jcc(t, s, rne ? CC_NE : CC_A);
+}
+
+static bool rm_inline(unsigned rm, bool rne)
+{
+	return rm == 7 || (rne ? rm == 0 : rm <= 4);
+}
+
+/* 12.2: a single operand must be NaN-boxed */
+static void box_check(struct tctx *t, struct stub *s, unsigned r)
+{
+	x86_alu_mi(&t->b, 0, ALU_CMP, FR_HI(r), -1);
+	stub_jcc(t, s, CC_NE);
+}
+
+static void nan_check(struct tctx *t, struct stub *s, bool dbl, int xmm)
+{
+	x86_sse_rr(&t->b, dbl ? SSE_PD : SSE_PS, 0, SSE_UCOMI, xmm, xmm);
+	stub_jcc(t, s, CC_P);
+}
+
+static void store_f(struct tctx *t, unsigned rd, bool dbl, int xmm)
+{
+	x86_sse_rm(&t->b, dbl ? SSE_SD : SSE_SS, 0, SSE_MOV_STORE, xmm, FR(rd));
+	if (!dbl)
+		x86_store_imm32d(&t->b, FR_HI(rd), -1);
+}
+
+static void fp_op(struct tctx *t, const struct rv_insn *i)
+{
+	struct x86_buf *b = &t->b;
+	uint32_t raw = i->raw;
+	unsigned opc = raw & 0x7f, rd = (raw >> 7) & 31, rm = (raw >> 12) & 7;
+	unsigned rs1 = (raw >> 15) & 31, rs2 = (raw >> 20) & 31, f5 = raw >> 27;
+	unsigned fmt = (raw >> 25) & 3;
+	bool dbl = fmt == 1;
+	enum x86_sse_pfx sx = dbl ? SSE_SD : SSE_SS, px = dbl ? SSE_PD : SSE_PS;
+	struct stub *s;
+
+	if (fmt > 1)
+		goto call;
+	if (opc != 0x53) {
+		/* fmadd fmsub fnmsub fnmadd: a*b+c, a*b-c, -(a*b)+c, -(a*b)-c,
+		 * which are x86's vfmadd, vfmsub, vfnmadd, vfnmsub */
+		static const uint8_t x86_op[4] = { 0xb9, 0xbb, 0xbd, 0xbf };
+		unsigned rs3 = raw >> 27;
+		if (!host_has_fma() || !rm_inline(rm, true))
+			goto call;
+		mx_need(t);
+		s = stub_open(t, i);
+		fs_check(t, s);
+		rm_check(t, s, rm, true);
+		if (!dbl) {
+			box_check(t, s, rs1);
+			box_check(t, s, rs2);
+			box_check(t, s, rs3);
+		}
+		x86_sse_rm(b, sx, 0, SSE_MOV_LOAD, 0, FR(rs3));
+		x86_sse_rm(b, sx, 0, SSE_MOV_LOAD, 1, FR(rs1));
+		x86_fma231_rm(b, dbl, x86_op[(opc >> 2) & 3], 0, 1, FR(rs2));
+		nan_check(t, s, dbl, 0);
+		store_f(t, rd, dbl, 0);
+		goto done;
+	}
+	switch (f5) {
+	case 0x00: case 0x01: case 0x02: case 0x03: case 0x0b: {  /* add sub mul div sqrt */
+		static const enum x86_sse_op ops[4] = { SSE_ADD, SSE_SUB, SSE_MUL, SSE_DIV };
+		if ((f5 == 0x0b && rs2) || !rm_inline(rm, true))
+			goto call;
+		mx_need(t);
+		s = stub_open(t, i);
+		fs_check(t, s);
+		rm_check(t, s, rm, true);
+		if (!dbl) {
+			box_check(t, s, rs1);
+			if (f5 != 0x0b)
+				box_check(t, s, rs2);
+		}
+		if (f5 == 0x0b) {
+			x86_sse_rm(b, sx, 0, SSE_SQRT, 0, FR(rs1));
+		} else {
+			x86_sse_rm(b, sx, 0, SSE_MOV_LOAD, 0, FR(rs1));
+			x86_sse_rm(b, sx, 0, ops[f5], 0, FR(rs2));
+		}
+		nan_check(t, s, dbl, 0);
+		store_f(t, rd, dbl, 0);
+		break;
+	}
+	case 0x04: {  /* fsgnj, fsgnjn, fsgnjx: bits only, no flags */
+		int w = dbl, sign = dbl ? 63 : 31;
+		if (rm > 2)
+			goto call;
+		s = stub_open(t, i);
+		fs_check(t, s);
+		if (!dbl) {
+			box_check(t, s, rs1);
+			box_check(t, s, rs2);
+		}
+		x86_load(b, w, RAX, FR(rs1));
+		if (!(rs1 == rs2 && rm == 0)) {     /* not fmv */
+			x86_load(b, w, RCX, FR(rs2));
+			if (rm == 1)
+				x86_alu_ri(b, w, ALU_XOR, RCX, -1);
+			else if (rm == 2)
+				x86_alu_rr(b, w, ALU_XOR, RCX, RAX);
+			x86_shift_ri(b, w, SH_SHL, RAX, 1);
+			x86_shift_ri(b, w, SH_SHR, RAX, 1);
+			x86_shift_ri(b, w, SH_SHR, RCX, (uint8_t)sign);
+			x86_shift_ri(b, w, SH_SHL, RCX, (uint8_t)sign);
+			x86_alu_rr(b, w, ALU_OR, RAX, RCX);
+		}
+		x86_store(b, dbl ? 8 : 4, FR(rd), RAX);
+		if (!dbl)
+			x86_store_imm32d(b, FR_HI(rd), -1);
+		break;
+	}
+	case 0x05: {  /* fmin, fmax (11.6): NaN operands go to the stub */
+		uint8_t *ne, *done;
+		if (rm > 1)
+			goto call;
+		s = stub_open(t, i);
+		fs_check(t, s);
+		if (!dbl) {
+			box_check(t, s, rs1);
+			box_check(t, s, rs2);
+		}
+		x86_sse_rm(b, sx, 0, SSE_MOV_LOAD, 0, FR(rs1));
+		x86_sse_rm(b, sx, 0, SSE_MOV_LOAD, 1, FR(rs2));
+		x86_sse_rr(b, px, 0, SSE_UCOMI, 0, 1);
+		stub_jcc(t, s, CC_P);
+		ne = x86_jcc32(b, CC_NE, NULL);
+		/* equal: the same value, or -0 and +0 where min is -0 and max +0 */
+		x86_sse_rr(b, px, 0, rm == 0 ? SSE_OR : SSE_AND, 0, 1);
+		done = x86_jmp32(b, NULL);
+		if (b->overflow)
+			return;
+		x86_patch_rel32(ne, b->p);
+		x86_sse_rr(b, sx, 0, rm == 0 ? SSE_MIN : SSE_MAX, 0, 1);
+		if (b->overflow)
+			return;
+		x86_patch_rel32(done, b->p);
+		store_f(t, rd, dbl, 0);
+		break;
+	}
+	case 0x08:  /* fcvt.s.d (fmt S, rs2 1), fcvt.d.s (fmt D, rs2 0: exact) */
+		if (rs2 != (dbl ? 0u : 1u) || !rm_inline(rm, !dbl))
+			goto call;
+		if (!dbl)
+			mx_need(t);
+		s = stub_open(t, i);
+		fs_check(t, s);
+		rm_check(t, s, rm, !dbl);
+		if (dbl)
+			box_check(t, s, rs1);
+		x86_sse_rm(b, dbl ? SSE_SS : SSE_SD, 0, SSE_CVT_FP, 0, FR(rs1));
+		nan_check(t, s, dbl, 0);
+		store_f(t, rd, dbl, 0);
+		break;
+	case 0x14:  /* fle, flt, feq (11.8: feq quiet, flt and fle signalling) */
+		if (rm > 2)
+			goto call;
+		mx_need(t);
+		s = stub_open(t, i);
+		fs_check(t, s);
+		if (!dbl) {
+			box_check(t, s, rs1);
+			box_check(t, s, rs2);
+		}
+		x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
+		if (rm == 2) {
+			x86_alu_rr(b, 0, ALU_XOR, RCX, RCX);
+			x86_sse_rm(b, sx, 0, SSE_MOV_LOAD, 0, FR(rs1));
+			x86_sse_rm(b, px, 0, SSE_UCOMI, 0, FR(rs2));
+			x86_setcc(b, CC_E, RAX);
+			x86_setcc(b, CC_NP, RCX);
+			x86_alu_rr(b, 0, ALU_AND, RAX, RCX);
+		} else {
+			/* rs2 > rs1 (above) or >= (above or equal); unordered
+			 * sets CF, so both read 0 */
+			x86_sse_rm(b, sx, 0, SSE_MOV_LOAD, 0, FR(rs2));
+			x86_sse_rm(b, px, 0, SSE_COMI, 0, FR(rs1));
+			x86_setcc(b, rm == 1 ? CC_A : CC_AE, RAX);
+		}
+		store_x(b, rd, RAX);
+		break;
+	case 0x18: {  /* fcvt.{w,l}.{s,d}; wu and lu through the call */
+		int w = rs2 == 2;
+		if ((rs2 != 0 && rs2 != 2) || (rm != 1 && !rm_inline(rm, true)))
+			goto call;
+		mx_need(t);
+		s = stub_open(t, i);
+		fs_check(t, s);
+		rm_check(t, s, rm, true);
+		if (!dbl)
+			box_check(t, s, rs1);
+		x86_sse_rm(b, sx, w, rm == 1 ? SSE_CVTT : SSE_CVT, RAX, FR(rs1));
+		x86_alu_ri(b, w, ALU_CMP, RAX, 1);  /* overflows for 0x80000...: indefinite */
+		stub_jcc(t, s, CC_O);
+		if (!w)
+			x86_movsxd_rr(b, RAX, RAX);
+		store_x(b, rd, RAX);
+		break;
+	}
+	case 0x1a: {  /* fcvt.{s,d}.{w,wu,l,lu} */
+		/* exact: a double from a 32-bit integer */
+		bool exact = dbl && rs2 < 2;
+		if (rs2 > 3 || !rm_inline(rm, !exact))
+			goto call;
+		if (!exact)
+			mx_need(t);
+		s = stub_open(t, i);
+		fs_check(t, s);
+		rm_check(t, s, rm, !exact);
+		/* w: the low 32 bits, signed; wu: zero-extended, then as l */
+		load_x(b, rs2 >= 1, RAX, rs1);
+		if (rs2 == 1)
+			x86_mov_rr(b, 0, RAX, RAX);
+		if (rs2 == 3) {  /* lu: below 2^63 it is l */
+			x86_test_rr(b, 1, RAX, RAX);
+			stub_jcc(t, s, CC_S);
+		}
+		x86_sse_rr(b, sx, rs2 != 0, SSE_CVTSI, 0, RAX);
+		store_f(t, rd, dbl, 0);
+		break;
+	}
+	case 0x1c:  /* fmv.x.w / fmv.x.d (12.2: the NaN box is ignored); fclass called */
+		if (rs2 != 0 || rm != 0)
+			goto call;
+		s = stub_open(t, i);
+		fs_check(t, s);
+		if (dbl)
+			x86_load(b, 1, RAX, FR(rs1));
+		else
+			x86_movsx(b, 4, RAX, FR(rs1));
+		store_x(b, rd, RAX);
+		break;
+	case 0x1e:  /* fmv.w.x / fmv.d.x */
+		if (rs2 != 0 || rm != 0)
+			goto call;
+		s = stub_open(t, i);
+		fs_check(t, s);
+		load_x(b, dbl, RAX, rs1);
+		x86_store(b, dbl ? 8 : 4, FR(rd), RAX);
+		if (!dbl)
+			x86_store_imm32d(b, FR_HI(rd), -1);
+		break;
+	default:
+		goto call;
+	}
+done:
+	stub_close(t, s);
+	fs_set_dirty(t);
+	return;
+call:
+	fp_call(t, i);
 }
 
 /* One instruction. */
@@ -458,10 +945,16 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 	case OP_LI: case OP_LUI:
 		li_x(b, i->rd, i->imm);
 		break;
-	case OP_MV:
-		load_x(b, 1, RAX, i->rs1);
-		store_x(b, i->rd, RAX);
+	case OP_MV: {
+		int d = dst_of(t, i->rd), h1 = held(t, i->rs1);
+		if (d == RAX && h1 >= 0) {
+			store_x(b, i->rd, h1);
+		} else {
+			get_x(b, 1, d, i->rs1);
+			put_x(t, i->rd, d);
+		}
 		break;
+	}
 	case OP_AUIPC:
 		x86_lea(b, RAX, x86_m(R12, (int32_t)(i->pc_off + i->imm)));
 		store_x(b, i->rd, RAX);
@@ -522,6 +1015,7 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		exit_direct(t, i->pc_off + i->imm);
 		break;
 	case OP_JALR:
+		mx_fold(t);
 		load_x(b, 1, RAX, i->rs1);
 		if (i->imm)
 			x86_alu_ri(b, 1, ALU_ADD, RAX, i->imm);
@@ -530,14 +1024,12 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 			x86_lea(b, RCX, x86_m(R12, i->pc_off + i->len));
 			store_x(b, i->rd, RCX);
 		}
-		write_back(t);
 		x86_store(b, 8, HF(pc), RAX);
 		jump_cache(t);
 		break;
 	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
 		uint8_t *skip;
-		load_x(b, 1, RAX, i->rs1);
-		alu_x(b, 1, ALU_CMP, RAX, i->rs2);
+		compare(t, i, false);
 		skip = x86_jcc32(b, (enum x86_cc)(branch_cc(i->op) ^ 1), NULL);
 		exit_direct(t, i->pc_off + i->imm);
 		if (!b->overflow)
@@ -548,48 +1040,52 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		static const uint8_t size[] = { 1, 2, 4, 8, 1, 2, 4 };
 		unsigned sz = size[i->op - OP_LB];
 		struct x86_mem m = x86_m(RAX, 0);
-		tlb_lookup(t, i, offsetof(struct hart, tlb_r), sz);
+		struct stub *s = stub_open(t, i);
+		int d = dst_of(t, i->rd);
+		tlb_lookup(t, s, i, offsetof(struct hart, tlb_r), sz);
 		switch (i->op) {
-		case OP_LB: case OP_LH: case OP_LW: x86_movsx(b, sz, RAX, m); break;
-		case OP_LBU: case OP_LHU: x86_movzx(b, sz, RAX, m); break;
-		case OP_LWU: x86_load(b, 0, RAX, m); break;
-		default: x86_load(b, 1, RAX, m); break;
+		case OP_LB: case OP_LH: case OP_LW: x86_movsx(b, sz, d, m); break;
+		case OP_LBU: case OP_LHU: x86_movzx(b, sz, d, m); break;
+		case OP_LWU: x86_load(b, 0, d, m); break;
+		default: x86_load(b, 1, d, m); break;
 		}
-		store_x(b, i->rd, RAX);
-		tlb_done(t);
+		put_x(t, i->rd, d);
+		stub_close(t, s);
 		break;
 	}
 	case OP_SB: case OP_SH: case OP_SW: case OP_SD: {
 		unsigned sz = 1u << (i->op - OP_SB);
-		tlb_lookup(t, i, offsetof(struct hart, tlb_w), sz);
-		load_x(b, 1, RCX, i->rs2);
-		x86_store(b, (int)sz, x86_m(RAX, 0), RCX);
-		tlb_done(t);
+		struct stub *s = stub_open(t, i);
+		int h2 = held(t, i->rs2);
+		tlb_lookup(t, s, i, offsetof(struct hart, tlb_w), sz);
+		if (h2 < 0) {
+			load_x(b, 1, RCX, i->rs2);
+			h2 = RCX;
+		}
+		x86_store(b, (int)sz, x86_m(RAX, 0), h2);
+		stub_close(t, s);
 		break;
 	}
 	case OP_FLW: case OP_FLD: case OP_FSW: case OP_FSD: {
 		/* FS == Off: the stub's jit_op raises the illegal instruction */
 		bool load = i->op == OP_FLW || i->op == OP_FLD;
 		unsigned sz = i->op == OP_FLW || i->op == OP_FSW ? 4 : 8;
-		struct x86_mem f = x86_m(RBX, (int32_t)(offsetof(struct hart, fpu.f) +
-						       8 * (load ? i->rd : i->rs2)));
-		x86_load(b, 1, RAX, HF(mstatus));
-		x86_test_ri(b, 0, RAX, (int32_t)MSTATUS_FS);
-		t->fs_site = x86_jcc32(b, CC_E, NULL);
-		tlb_lookup(t, i, load ? offsetof(struct hart, tlb_r) : offsetof(struct hart, tlb_w), sz);
+		unsigned fr = load ? i->rd : i->rs2;
+		struct stub *s = stub_open(t, i);
+		fs_check(t, s);
+		tlb_lookup(t, s, i, load ? offsetof(struct hart, tlb_r) : offsetof(struct hart, tlb_w), sz);
 		if (load) {
 			x86_load(b, sz == 8, RAX, x86_m(RAX, 0));
-			if (sz == 4) {  /* NaN-boxed */
-				x86_mov_imm(b, RCX, 0xffffffff00000000ULL);
-				x86_alu_rr(b, 1, ALU_OR, RAX, RCX);
-			}
-			x86_store(b, 8, f, RAX);
-			x86_alu_mi(b, 1, ALU_OR, HF(mstatus), (int32_t)MSTATUS_FS);
+			x86_store(b, (int)sz, FR(fr), RAX);
+			if (sz == 4)  /* NaN-boxed */
+				x86_store_imm32d(b, FR_HI(fr), -1);
 		} else {
-			x86_load(b, 1, RCX, f);
+			x86_load(b, sz == 8, RCX, FR(fr));
 			x86_store(b, (int)sz, x86_m(RAX, 0), RCX);
 		}
-		tlb_done(t);
+		stub_close(t, s);
+		if (load)  /* as the interpreter: loads set FS Dirty, stores do not */
+			fs_set_dirty(t);
 		break;
 	}
 	case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU:
@@ -597,44 +1093,40 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		divide(t, i);
 		break;
 	case OP_FP:
-		fp_inline(t, i);
+		fp_op(t, i);
 		break;
 	default:
-		/* CSRs, A, system instructions, illegal ones */
+		/* CSRs, A, system instructions, illegal ones: they may read
+		 * fflags or change mstatus */
+		mx_fold(t);
 		call_helper(t, i);
+		t->mx_on = t->fs_on = t->fs_dirty = false;
 		break;
 	}
 }
 
-/* The block's most used guest registers (three uses at least) get host ones. */
+/* The same guest registers live in the same host registers in every
+ * block, so that chained jumps pass them on without storing and loading
+ * them (only the ways to the dispatcher and to C store them): the ones
+ * compiled RISC-V code uses most, the most used in the callee-saved host
+ * registers, which survive helper calls. */
+static const uint8_t held_guest[NR_CACHED] = { 15, 14, 10, 2, 8, 9, 11, 12, 13, 1 };
+
 static void choose_cached(struct tctx *t)
 {
-	unsigned uses[33] = { 0 };
-
 	memset(t->map, -1, sizeof(t->map));
+	/* what the block came in with may be newer than h->x[] */
 	t->dirty = 0;
-	for (uint32_t k = 0; k < t->blk->n; k++) {
-		const struct rv_insn *i = &t->blk->insn[k];
-		uses[i->rs1]++;
-		uses[i->rs2]++;
-		uses[i->rd]++;
-	}
-	uses[0] = uses[32] = 0;
 	for (int n = 0; n < NR_CACHED; n++) {
-		unsigned best = 0;
-		for (unsigned r = 1; r < 32; r++)
-			if (t->map[r] < 0 && uses[r] > uses[best])
-				best = r;
-		if (uses[best] < 3)
-			break;
-		t->map[best] = cache_regs[n];
+		t->map[held_guest[n]] = cache_regs[n];
+		t->dirty |= 1ULL << held_guest[n];
 	}
 }
 
 void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **body_out)
 {
 	struct tctx *t = calloc(1, sizeof(*t));
-	uint8_t *start, *body;
+	uint8_t *start, *body = NULL, *code;
 	void *ret = NULL;
 
 	if (!t)
@@ -649,46 +1141,64 @@ void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **b
 	struct x86_buf *b = &t->b;
 	uint8_t *bail[3];
 
-	/* checked entry */
-	x86_alu_mi(b, 1, ALU_CMP, HF(budget), 0);
-	bail[0] = x86_jcc32(b, CC_LE, NULL);
+	/* Checked entry. It charges the slice for the block's instructions
+	 * up front, as exec.c does, and leaves when the block does not fit
+	 * in what is left; the dispatcher then runs it if anything is left
+	 * at all (its own check), so slices end where they always did. */
+	if (blk->n) {
+		x86_alu_mi(b, 1, ALU_SUB, HF(budget), (int32_t)blk->n);
+		bail[0] = x86_jcc32(b, CC_L, NULL);
+	} else {
+		x86_alu_mi(b, 1, ALU_CMP, HF(budget), 0);
+		bail[0] = x86_jcc32(b, CC_LE, NULL);
+	}
 	x86_load(b, 1, RAX, HF(mip));
 	x86_test_rm(b, 1, RAX, HF(mie));
 	bail[1] = x86_jcc32(b, CC_NE, NULL);
 	x86_alu_mi(b, 0, ALU_CMP, HF(attention), 0);
 	bail[2] = x86_jcc32(b, CC_NE, NULL);
-	/* body: the block's instructions are charged up front, as exec.c does */
-	body = b->p;
-	if (blk->n) {
-		x86_alu_mi(b, 1, ALU_SUB, HF(budget), (int32_t)blk->n);
+	code = b->p;
+	if (blk->n)
 		x86_alu_mi(b, 1, ALU_ADD, HF(instret), (int32_t)blk->n);
-	}
-	/* Every held register is loaded: a decoded instruction's rd field is
-	 * not always a destination (branches, stores), so "written before
-	 * read" cannot be told from it safely. */
-	for (unsigned r = 1; r < 32; r++)
-		reload(t, r);
 	for (uint32_t k = 0; k < blk->n && !b->overflow; k++)
 		translate_insn(t, &blk->insn[k]);
 	/* the end of a block that did not jump: fall through to the next pc */
 	exit_direct(t, (int32_t)blk->bytes);
 
-	/* slow paths of loads and stores */
+	/* slow paths: jit_op runs the instruction */
 	for (int s = 0; s < t->nr_stubs && !b->overflow; s++) {
 		struct stub *st = &t->stubs[s];
-		x86_patch_rel32(st->jump_site, b->p);
-		if (st->jump_site2)
-			x86_patch_rel32(st->jump_site2, b->p);
-		if (st->jump_site3)
-			x86_patch_rel32(st->jump_site3, b->p);
+		for (int k = 0; k < st->nr_sites; k++)
+			x86_patch_rel32(st->sites[k], b->p);
 		t->dirty = st->dirty;
+		t->mx_on = st->mx;
+		mx_fold(t);
 		call_helper(t, st->i);
+		if (st->mx) {
+			/* the fast path goes on with flags of its own only */
+			t->mx_on = false;
+			mx_need(t);
+		}
 		x86_jmp32(b, st->back);
 	}
 	/* shared tails */
 	if (!b->overflow) {
+		/* the dispatcher's entry: the held registers from h->x[] */
+		body = b->p;
+		for (unsigned r = 1; r < 32; r++)
+			reload(t, r);
+		if (blk->n)
+			x86_alu_mi(b, 1, ALU_SUB, HF(budget), (int32_t)blk->n);
+		x86_jmp32(b, code);
+	}
+	if (!b->overflow) {
+		/* the checks failed: back to the dispatcher with h->x[] exact */
 		for (int k = 0; k < 3; k++)
 			x86_patch_rel32(bail[k], b->p);
+		if (blk->n)
+			x86_alu_mi(b, 1, ALU_ADD, HF(budget), (int32_t)blk->n);
+		choose_cached(t);
+		write_back(t);
 		x86_store(b, 8, HF(pc), R12);
 		x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
 		x86_jmp32(b, j->epilogue);
