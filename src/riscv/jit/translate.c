@@ -928,18 +928,16 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		 * fence orders a store before a load (decode.c), then, as
 		 * the interpreter does, the hart's requests if any (the
 		 * stub's jit_op) */
-		struct stub *s = &t->stubs[t->nr_stubs];
+		struct stub *s = stub_open(t, i);
+
 		if (i->imm) {
 			x86_u8(b, 0x0f);
 			x86_u8(b, 0xae);
 			x86_u8(b, 0xf0);  /* mfence */
 		}
 		x86_alu_mi(b, 0, ALU_CMP, HF(attention), 0);
-		s->jump_site = x86_jcc32(b, CC_NE, NULL);
-		s->jump_site2 = s->jump_site3 = NULL;
-		s->i = i;
-		s->dirty = t->dirty;
-		tlb_done(t);
+		stub_jcc(t, s, CC_NE);
+		stub_close(t, s);
 		break;
 	}
 	case OP_LI: case OP_LUI:
