@@ -153,6 +153,15 @@ struct ahci {
 	int nr_threads;
 	bool stopping, paused;
 	unsigned busy;           /* commands the workers are serving (lock) */
+	/* Bumped when the port forgets its commands (HBA reset, PxCMD.ST
+	 * cleared): a command taken before completes into nothing, even
+	 * when the driver has issued a new one in its slot meanwhile. */
+	uint64_t epoch;
+	/* An HBA reset came while commands still moved data: GHC.HR reads 1
+	 * until they are done (10.4.3: "set to 0 when the reset is
+	 * complete"), so a driver that waits for it knows no stale write
+	 * reaches the disk after its own. */
+	bool resetting;
 	uint32_t ghc, is;
 	struct port port;        /* one port: PI = 1 */
 	bool irq_level;
@@ -226,6 +235,8 @@ static void port_stop(struct ahci *a)
 
 	p->ci = 0;
 	p->sact = 0;
+	p->taken = 0;
+	a->epoch++;
 	p->stopped = false;
 	p->cmd &= ~(0x1fu << CMD_CCS_SHIFT);
 	/* CR stays up while a command is still moving data; the worker
@@ -324,6 +335,8 @@ static void port_write(struct ahci *a, unsigned off, uint32_t v)
 
 static void hba_reset(struct ahci *a)
 {
+	a->epoch++;
+	a->resetting = a->busy > 0;
 	a->ghc = 0;
 	a->is = 0;
 	port_reset(a, false);
@@ -345,7 +358,7 @@ static uint64_t ahci_bar_read(void *opaque, int bar, uint64_t off, unsigned size
 		case HBA_CAP:
 			v = CAP_S64A | CAP_SNCQ | CAP_SAM | CAP_SCLO | CAP_ISS_GEN3 | CAP_NCS(NR_SLOTS);
 			break;
-		case HBA_GHC: v = a->ghc | GHC_AE; break;
+		case HBA_GHC: v = a->ghc | GHC_AE | (a->resetting ? GHC_HR : 0); break;
 		case HBA_IS: v = a->is; break;
 		case HBA_PI: v = 1; break;
 		case HBA_VS: v = AHCI_VERSION; break;
@@ -403,6 +416,7 @@ struct cmd {
 	uint8_t status, error;
 	bool ncq, pio_in;
 	uint8_t tag;
+	uint64_t epoch;           /* ahci.epoch when the worker took it */
 	/* The PRDT mapped onto host memory (the worker's own: commands run
 	 * concurrently); not cleared by fetch. */
 	struct iovec iov[MAX_PRD];
@@ -707,6 +721,8 @@ static void complete(struct ahci *a, struct cmd *c)
 	uint32_t bit = 1u << c->slot;
 	bool failed = c->status & ST_ERR;
 
+	if (c->epoch != a->epoch)
+		return;  /* from before a reset or a stop: the slot is another's now */
 	p->taken &= ~bit;
 	/* A port stopped meanwhile (ST cleared, HBA reset) forgot it. */
 	if (!(p->ci & bit) || !(p->cmd & CMD_ST))
@@ -796,6 +812,7 @@ static void *ahci_thread(void *arg)
 		if (p->ci & ~p->taken)
 			pthread_cond_signal(&a->work);
 		ok = fetch(a, slot, &c);
+		c.epoch = a->epoch;
 		pthread_mutex_unlock(&a->lock);
 		if (ok) {
 			execute(a, &c, &k);
@@ -811,7 +828,8 @@ static void *ahci_thread(void *arg)
 		a->counts.commands += k.commands;
 		complete(a, &c);
 		update_irq(a);
-		a->busy--;
+		if (!--a->busy)
+			a->resetting = false;
 		if (!(p->cmd & CMD_ST))
 			p->cmd &= ~CMD_CR;
 		pthread_cond_broadcast(&a->idle);

@@ -1215,7 +1215,7 @@ static int load_pages(struct incoming *in, struct vm *vm, uint32_t count, uint64
 int migration_incoming_restore(struct vm *vm, void *opaque)
 {
 	struct incoming *in = opaque;
-	bool vcpu_seen[8] = { false }, board = false;
+	bool vcpu_seen[SNAPSHOT_MAX_CPUS] = { false }, board = false;
 	uint64_t begin = host_ns();
 	int nr_devices = 0, devices_seen = 0;
 	int err;

@@ -192,7 +192,7 @@ static int config_state(struct vmstate *s, struct snap_config *c)
 		vms_check(s, mode <= MODE_HW && sbi <= SBI_MONITOR && devices <= DEVICES_VIRTIO, "mode");
 		vms_check(s, cfg->memory >= 16 * MiB && cfg->memory <= 64 * GiB &&
 			  cfg->memory % PAGE == 0, "memory");
-		vms_check(s, cfg->cpus >= 1 && cfg->cpus <= 32, "cpus");
+		vms_check(s, cfg->cpus >= 1 && cfg->cpus <= SNAPSHOT_MAX_CPUS, "cpus");
 		cfg->mode = mode;
 		cfg->sbi = sbi;
 		cfg->devices = devices;
@@ -725,7 +725,7 @@ static const char *arch_name(uint32_t arch)
 
 static int read_sections(struct snapshot *snap, uint64_t off, int cpus)
 {
-	bool vcpu_seen[8] = { false }, ram = false, board = false;
+	bool vcpu_seen[SNAPSHOT_MAX_CPUS] = { false }, ram = false, board = false;
 
 	for (;;) {
 		uint8_t h[SECT_HEADER_SIZE];

@@ -33,6 +33,10 @@ int snapshot_open(const char *path, struct vm_config *cfg, struct snapshot **out
 int snapshot_restore(struct vm *vm, void *snapshot);
 void snapshot_close(struct snapshot *s);
 
+/* The most vCPUs a snapshot or a migration stream describes: the RISC-V
+ * machine's (MAX_HARTS), which is more than KVM's (X86_MAX_CPUS). */
+#define SNAPSHOT_MAX_CPUS 32
+
 struct vmstate;
 /* The machine configuration as in a snapshot's header, for the migration
  * stream (migration.c): save into a fresh vmstate (vms_free it), load into

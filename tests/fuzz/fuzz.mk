@@ -61,6 +61,12 @@ $(FUZZ_BIN)/fuzz_qmp_json: tests/fuzz/fuzz_qmp_json.c src/host/json.c src/host/j
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_qmp_json.c src/host/json.c src/util.c
 
+# QMP command dispatch, the VM's control plane modelled in the harness.
+$(FUZZ_BIN)/fuzz_qmp: tests/fuzz/fuzz_qmp.c src/host/qmp.c src/host/json.c src/host/json.h \
+                      src/host/qmp_session.h src/util.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_qmp.c src/host/qmp.c src/host/json.c src/util.c
+
 # Register-level targets that include their model whole (to check its
 # internal invariants) over the small VM core.
 FUZZ_VM_CORE := src/vm.c src/vmstate.c src/mem.c src/util.c tests/fuzz/fuzz_vm_stubs.c
@@ -77,6 +83,26 @@ $(FUZZ_BIN)/fuzz_rtc: tests/fuzz/fuzz_rtc.c src/dev/goldfish_rtc.c $(FUZZ_VM_DEP
 $(FUZZ_BIN)/fuzz_sbi: tests/fuzz/fuzz_sbi.c src/riscv/sbi.c src/riscv/sbi.h src/riscv/cpu.h $(FUZZ_VM_DEPS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_sbi.c $(FUZZ_VM_CORE) -lfdt
+
+$(FUZZ_BIN)/fuzz_clint: tests/fuzz/fuzz_clint.c src/riscv/clint.c src/riscv/board.h src/riscv/cpu.h $(FUZZ_VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_clint.c $(FUZZ_VM_CORE) -lfdt
+
+# The devices that end a run, through the model registry and vm_mmio_*.
+$(FUZZ_BIN)/fuzz_sifive_test: tests/fuzz/fuzz_sysdev.c src/dev/sifive_test.c $(FUZZ_VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DSYSDEV_SIFIVE_TEST -o $@ tests/fuzz/fuzz_sysdev.c src/dev/sifive_test.c \
+		$(FUZZ_VM_CORE) -lfdt
+
+$(FUZZ_BIN)/fuzz_pvpanic: tests/fuzz/fuzz_sysdev.c src/dev/pvpanic.c $(FUZZ_VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_sysdev.c src/dev/pvpanic.c $(FUZZ_VM_CORE) -lfdt
+
+# PCI config space and BAR decoding (pci.c included whole) with three
+# made-up functions.
+$(FUZZ_BIN)/fuzz_ecam: tests/fuzz/fuzz_ecam.c src/dev/pci.c src/dev/pci.h $(FUZZ_VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_ecam.c $(FUZZ_VM_CORE) -lfdt
 
 # fuzz_virtio_mmio's program with virtio-console behind the transport.
 FUZZ_CON_SRCS := src/dev/virtio.c src/dev/virtio-mmio.c src/dev/virtio-console.c $(FUZZ_VM_CORE)
@@ -101,12 +127,22 @@ $(FUZZ_BIN)/fuzz_snapshot: tests/fuzz/fuzz_snapshot.c src/migrate/snapshot.c src
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_snapshot.c src/host/blockfile.c $(FUZZ_VM_CORE) \
 		-lfdt -lz -lzstd -lnbd
 
+# The receiving end of live migration (migration.c included whole), fed
+# through a unix socket by a thread of the harness.
+$(FUZZ_BIN)/fuzz_migration: tests/fuzz/fuzz_migration.c src/migrate/migration.c src/migrate/snapshot.c \
+                            src/host/blockfile.c src/host/json.c src/engine.h $(FUZZ_VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_migration.c src/migrate/snapshot.c src/host/blockfile.c \
+		src/host/json.c $(FUZZ_VM_CORE) -lfdt -lz -lzstd -lnbd
+
 FUZZ_TARGETS := virtq net_tx virtio_mmio blk_req vmstate ahci e1000 uart qmp_json \
-                plic rtc sbi virtio_console x86_boot rv_loader snapshot
+                plic rtc sbi virtio_console x86_boot rv_loader snapshot clint sifive_test pvpanic ecam migration qmp
 ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
 TEST_TARGETS += $(FUZZ_BIN)/fuzz_uart $(FUZZ_BIN)/fuzz_qmp_json $(FUZZ_BIN)/fuzz_plic \
                 $(FUZZ_BIN)/fuzz_rtc $(FUZZ_BIN)/fuzz_sbi $(FUZZ_BIN)/fuzz_virtio_console \
-                $(FUZZ_BIN)/fuzz_x86_boot $(FUZZ_BIN)/fuzz_rv_loader $(FUZZ_BIN)/fuzz_snapshot
+                $(FUZZ_BIN)/fuzz_x86_boot $(FUZZ_BIN)/fuzz_rv_loader $(FUZZ_BIN)/fuzz_snapshot \
+                $(FUZZ_BIN)/fuzz_clint $(FUZZ_BIN)/fuzz_sifive_test $(FUZZ_BIN)/fuzz_pvpanic \
+                $(FUZZ_BIN)/fuzz_ecam $(FUZZ_BIN)/fuzz_migration $(FUZZ_BIN)/fuzz_qmp
 endif
 
 # A campaign: every target for FUZZ_SECONDS each, on its seed corpus

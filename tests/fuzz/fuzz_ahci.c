@@ -79,6 +79,7 @@ static void run_slots(void)
 		p->taken |= 1u << slot;
 		dev->busy++;
 		ok = fetch(dev, slot, &c);
+		c.epoch = dev->epoch;
 		pthread_mutex_unlock(&dev->lock);
 		if (ok) {
 			execute(dev, &c, &k);
@@ -89,7 +90,8 @@ static void run_slots(void)
 		pthread_mutex_lock(&dev->lock);
 		complete(dev, &c);
 		update_irq(dev);
-		dev->busy--;
+		if (!--dev->busy)
+			dev->resetting = false;
 		pthread_mutex_unlock(&dev->lock);
 	}
 }

@@ -8,7 +8,8 @@
  * one line, never a crash, a read past the file or a write outside RAM.
  *
  * FUZZ_SNAPSHOT_SEEDS=DIR: write seed snapshots of that machine (both RAM
- * layouts) into DIR and exit (how tests/fuzz/corpus/snapshot was made). */
+ * layouts, and twelve vCPUs) into DIR and exit (how tests/fuzz/corpus/snapshot
+ * was made). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -95,9 +96,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	machine();
 	memset(vm.mem.region[0].host, 0x5a, 3 * PAGE);
 	memcpy(vm.mem.region[0].host + 100 * PAGE, "hello", 5);
-	for (int raw = 0; raw < 2; raw++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, raw ? "raw" : "zstd");
-		if (snapshot_save(&vm, path, raw, why, sizeof(why))) {
+	/* zstd and raw RAM, and (zstd) a machine of twelve vCPUs: more than the
+	 * eight the reader's vcpu_seen table once held */
+	for (int raw = 0; raw < 3; raw++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, raw == 2 ? "twelve-vcpus" : raw ? "raw" : "zstd");
+		cfg.cpus = raw == 2 ? 12 : 1;
+		if (snapshot_save(&vm, path, raw == 1, why, sizeof(why))) {
 			fprintf(stderr, "%s\n", why);
 			exit(1);
 		}
@@ -151,7 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(f);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	if (snapshot_open(path, &got, &snap) == 0) {
-		if (got.cpus < 1 || got.cpus > 8 || got.memory < 16 * MiB || got.nr_disks > VM_MAX_DISKS)
+		if (got.cpus < 1 || got.cpus > SNAPSHOT_MAX_CPUS || got.memory < 16 * MiB || got.nr_disks > VM_MAX_DISKS)
 			abort();
 		/* Restore into the machine this file describes, when it is
 		 * the small one the harness can afford. */

@@ -14,13 +14,20 @@
  *     loads and stores at random physical addresses outside RAM.
  * Every trap is taken by the hook below, which skips the instruction: the
  * architected reaction (illegal instruction, access fault) is all Trevo
- * may do. Then the UART is put back and a well-behaved driver prints a
- * marker, and the test device powers off with status 0. */
+ * may do. Then the e1000 is reset and loses bus mastering, the UART is put
+ * back, and a well-behaved AHCI driver resets the HBA, brings port 0 up,
+ * writes a pattern to sectors 1-4 with WRITE DMA EXT, reads it back with
+ * READ DMA EXT and compares; the console prints a marker with the result
+ * and the test device powers off with status 0. The test then finds the
+ * pattern in the host image. */
 #include <stdint.h>
 
 #define RAM_BASE   0x80000000UL
 #define SCRATCH    0x80600000UL   /* free RAM for rings and buffers (isa.ld) */
 #define SCRATCH_END 0x80c00000UL
+/* The well-behaved driver's command list, FIS area, table and buffers:
+ * past anything a chaos PRD (at most 4 MiB from the scratch area) reached. */
+#define GOOD        0x81000000UL
 #define ECAM       0x30000000UL
 #define PCI_MMIO   0x40000000UL
 #define UART       0x10000000UL
@@ -119,6 +126,13 @@ static uint64_t scratch(uint64_t size)
 }
 
 static uint64_t ahci_bar, e1000_bar;
+
+/* The ECAM page of the function pci_setup gave this BAR (slot n: BAR at
+ * PCI_MMIO + n MiB). */
+static uint64_t config_of(uint64_t bar)
+{
+	return ECAM + (((bar - PCI_MMIO) / 0x100000) << 15);
+}
 
 static void pci_setup(void)
 {
@@ -225,8 +239,7 @@ static void register_round(void)
 	case 0: wr(ahci_bar + (r >> 8) % 0x1100, v, width); break;
 	case 1: wr(e1000_bar + (r >> 8) % 0x20000, v, width); break;
 	case 2: {  /* config space of the two devices, past the BARs' writes */
-		uint64_t cfg = (r >> 8) & 1 ? ahci_bar : e1000_bar;
-		cfg = ECAM + (((cfg - PCI_MMIO) / 0x100000) << 15);
+		uint64_t cfg = config_of((r >> 8) & 1 ? ahci_bar : e1000_bar);
 		wr(cfg + 0x3c + (r >> 9) % (4096 - 0x3c), v, width);
 		break;
 	}
@@ -252,8 +265,117 @@ static void insn_round(void)
 	}
 }
 
+/* --- the well-behaved AHCI driver (AHCI 1.3.1 sections 10.1.2, 10.4.3,
+ * 5.5; ATA8-ACS WRITE/READ DMA EXT) ----------------------------------- */
+
+#define PATTERN_SECTORS 4
+#define PORT0 (ahci_bar + 0x100)
+
+static int wait_clear(uint64_t a, uint32_t bits)
+{
+	for (unsigned long i = 0; i < 10000000UL; i++)
+		if (!(r32(a) & bits))
+			return 0;
+	return -1;
+}
+
+static const char *ahci_bring_up(void)
+{
+	uint64_t clb = GOOD, fb = GOOD + 0x400;
+
+	w32(ahci_bar + 0x04, 1);                       /* GHC.HR */
+	if (wait_clear(ahci_bar + 0x04, 1))
+		return "HBA reset did not finish";
+	w32(ahci_bar + 0x04, 0x80000000u);             /* GHC.AE, no interrupts */
+	w32(PORT0 + 0x18, 0);                          /* ST, FRE off */
+	if (wait_clear(PORT0 + 0x18, (1u << 15) | (1u << 14)))
+		return "port did not stop (PxCMD.CR/FR)";
+	w32(PORT0 + 0x2c, 0);                          /* PxSCTL: no COMRESET held */
+	for (unsigned i = 0; i < 0x500; i += 4)
+		w32(clb + i, 0);
+	w32(PORT0 + 0x00, (uint32_t)clb);
+	w32(PORT0 + 0x04, 0);
+	w32(PORT0 + 0x08, (uint32_t)fb);
+	w32(PORT0 + 0x0c, 0);
+	w32(PORT0 + 0x30, ~0u);                        /* PxSERR */
+	w32(PORT0 + 0x10, ~0u);                        /* PxIS */
+	w32(PORT0 + 0x14, 0);                          /* PxIE */
+	if ((r32(PORT0 + 0x28) & 0xf) != 3)            /* PxSSTS.DET: present */
+		return "no device on port 0";
+	if (wait_clear(PORT0 + 0x20, 0x88))            /* PxTFD: BSY, DRQ */
+		return "device busy";
+	w32(PORT0 + 0x18, 0x10);                       /* FRE */
+	w32(PORT0 + 0x18, 0x11);                       /* FRE | ST */
+	return 0;
+}
+
+/* One command in slot 0: sectors [lba, lba + n) to or from buf. */
+static const char *ahci_rw(int write, uint64_t lba, unsigned n, uint64_t buf)
+{
+	uint64_t hdr = GOOD, tbl = GOOD + 0x800;
+
+	for (unsigned i = 0; i < 0x100; i += 4)
+		w32(tbl + i, 0);
+	w32(hdr, 5 | (write ? 1u << 6 : 0) | 1u << 16);  /* CFL 5 dwords, W, PRDTL 1 */
+	w32(hdr + 4, 0);                                 /* PRDBC */
+	w64(hdr + 8, tbl);
+	w8(tbl + 0, 0x27);                               /* H2D register FIS */
+	w8(tbl + 1, 0x80);                               /* C: command */
+	w8(tbl + 2, write ? 0x35 : 0x25);                /* WRITE/READ DMA EXT */
+	w8(tbl + 4, (uint8_t)lba);
+	w8(tbl + 5, (uint8_t)(lba >> 8));
+	w8(tbl + 6, (uint8_t)(lba >> 16));
+	w8(tbl + 7, 0x40);                               /* LBA mode */
+	w8(tbl + 8, (uint8_t)(lba >> 24));
+	w8(tbl + 9, (uint8_t)(lba >> 32));
+	w8(tbl + 10, (uint8_t)(lba >> 40));
+	w8(tbl + 12, (uint8_t)n);
+	w8(tbl + 13, (uint8_t)(n >> 8));
+	w64(tbl + 0x80, buf);                            /* PRD: DBA */
+	w32(tbl + 0x8c, n * 512 - 1);                    /* DBC: bytes - 1 */
+	__asm__ volatile("fence rw, rw");
+	w32(PORT0 + 0x38, 1);                            /* PxCI */
+	if (wait_clear(PORT0 + 0x38, 1))
+		return "command did not complete";
+	if (r32(PORT0 + 0x10) & (1u << 30))              /* PxIS.TFES */
+		return "task file error";
+	if (r32(PORT0 + 0x20) & 1)                       /* PxTFD.ERR */
+		return "ATA error";
+	if (r32(hdr + 4) != n * 512)                     /* PRDBC */
+		return "short transfer";
+	return 0;
+}
+
+static uint8_t pattern_byte(unsigned s, unsigned i)
+{
+	static const char tag[] = "HOSTILE-PATTERN";
+
+	return i < 15 ? (uint8_t)tag[i] : (uint8_t)(s * 31 + i);
+}
+
+static const char *disk_check(void)
+{
+	uint64_t out = GOOD + 0x10000, in = GOOD + 0x20000;
+	const char *why;
+
+	if ((why = ahci_bring_up()))
+		return why;
+	for (unsigned s = 1; s <= PATTERN_SECTORS; s++)
+		for (unsigned i = 0; i < 512; i++)
+			w8(out + (s - 1) * 512 + i, pattern_byte(s, i));
+	for (unsigned i = 0; i < PATTERN_SECTORS * 512; i += 8)
+		w64(in + i, ~0UL);
+	if ((why = ahci_rw(1, 1, PATTERN_SECTORS, out)) || (why = ahci_rw(0, 1, PATTERN_SECTORS, in)))
+		return why;
+	for (unsigned i = 0; i < PATTERN_SECTORS * 512; i++)
+		if (*(volatile uint8_t *)(in + i) != *(volatile uint8_t *)(out + i))
+			return "the sectors read back differ";
+	return 0;
+}
+
 void test_main(void)
 {
+	const char *disk;
 	uint64_t traps;
 
 	trap_hook = (void *)hostile_hook;
@@ -272,13 +394,22 @@ void test_main(void)
 		}
 	}
 	traps = trap_count;
-	/* A well-behaved driver again: the UART set up afresh (8n1, FIFOs
-	 * on, no interrupts, no loopback), then a line. */
+	/* The NIC quiet: reset, and no more DMA (PCI command: memory only). */
+	w32(e1000_bar, 1u << 26);
+	w16(config_of(e1000_bar) + 4, 0x2);
+	/* Well-behaved drivers again: the UART set up afresh (8n1, FIFOs
+	 * on, no interrupts, no loopback), the disk, then a line. */
 	w8(UART + 3, 0x03);
 	w8(UART + 1, 0x00);
 	w8(UART + 2, 0x07);
 	w8(UART + 4, 0x00);
+	w32(config_of(ahci_bar) + 0x24, (uint32_t)ahci_bar);  /* ABAR, as pci_setup left it */
+	w16(config_of(ahci_bar) + 4, 0x6);                   /* memory, bus master */
+	disk = disk_check();
 	puts("\nHOSTILE-SURVIVED traps=");
 	puthex(traps);
+	puts(disk ? " disk=FAIL: " : " disk=ok");
+	if (disk)
+		puts(disk);
 	puts("\n");
 }

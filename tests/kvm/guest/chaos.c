@@ -5,22 +5,14 @@
  * Ports that end the run on purpose are left alone: the exit port 0x501,
  * i8042 0x64, reset control 0xcf9, the ACPI block 0x600-0x603. So is the
  * pvpanic window (a write there means "guest panicked"). */
-#include "lib.h"
+#include "vblk.h"
 
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+#define next rand64
 
-static uint64_t next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
+/* and the console, which the end of the test needs */
 static int spared(uint32_t port)
 {
-	return port == 0x501 || port == 0x502 || port == 0x503 || port == 0x504 || port == 0x64 ||
-	       port == 0xcf9 || (port >= 0x600 && port <= 0x603) || (port >= 0x3f8 && port <= 0x3ff);
+	return port_ends_run(port) || (port >= 0x3f8 && port <= 0x3ff);
 }
 
 void guest_main(int id)
@@ -42,8 +34,9 @@ void guest_main(int id)
 		}
 	}
 	puts_serial("chaos: virtio-mmio\n");
-	for (win = 0xd0000000; win < 0xd0000000 + 16 * 0x1000; win += 0x1000) {
-		if (mmio_read32(win) != 0x74726976)  /* not virtio: skip (pvpanic) */
+	for (win = VIRTIO_WIN_BASE; win < VIRTIO_WIN_BASE + VIRTIO_WIN_COUNT * VIRTIO_WIN_SIZE;
+	     win += VIRTIO_WIN_SIZE) {
+		if (mmio_read32(win) != VIRTIO_MAGIC)  /* not virtio: skip */
 			continue;
 		for (int round = 0; round < 4; round++) {
 			for (uint32_t off = 0; off < 0x200; off += 4) {
@@ -76,8 +69,9 @@ void guest_main(int id)
 	/* Garbage for the queues to chew on. */
 	for (uint64_t a = 0x200000; a < 0x500000; a += 8)
 		*(volatile uint64_t *)a = next();
-	for (win = 0xd0000000; win < 0xd0000000 + 16 * 0x1000; win += 0x1000)
-		if (mmio_read32(win) == 0x74726976)
+	for (win = VIRTIO_WIN_BASE; win < VIRTIO_WIN_BASE + VIRTIO_WIN_COUNT * VIRTIO_WIN_SIZE;
+	     win += VIRTIO_WIN_SIZE)
+		if (mmio_read32(win) == VIRTIO_MAGIC)
 			for (uint32_t q = 0; q < 4; q++)
 				mmio_write32(win + 0x50, q);
 	(void)sink;

@@ -81,3 +81,19 @@ void halt_forever(void)
 	for (;;)
 		__asm__ volatile("cli; hlt");
 }
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+uint64_t rand64(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+int port_ends_run(uint32_t port)
+{
+	return (port >= 0x501 && port <= 0x504) || port == 0x64 || port == 0xcf9 ||
+	       (port >= 0x600 && port <= 0x603);
+}

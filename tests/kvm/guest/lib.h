@@ -1,4 +1,5 @@
-/* What the flat test guests share: port I/O, the serial port, the exit port. */
+/* What the flat test guests share: port I/O, the serial port, the exit port,
+ * a random number generator. */
 #ifndef GUEST_LIB_H
 #define GUEST_LIB_H
 
@@ -20,6 +21,13 @@ void unlock(volatile int *l);
 void *memset(void *d, int c, unsigned long n);
 void *memcpy(void *d, const void *s, unsigned long n);
 __attribute__((noreturn)) void guest_exit(uint32_t code);
+
+/* A seeded xorshift64 generator (chaos.c, hostile.c): runs repeat. */
+uint64_t rand64(void);
+/* Ports where a write ends or resets the run on purpose (the exit port,
+ * the i8042 reset pulse, reset control 0xcf9, the ACPI block 0x600-0x603):
+ * the confused guests leave them alone. */
+int port_ends_run(uint32_t port);
 __attribute__((noreturn)) void halt_forever(void);
 
 #endif
