@@ -310,6 +310,17 @@ static void jit_invalidate_code(struct vm *vm, uint64_t gpa, uint64_t len)
 {
 	interp()->invalidate_code(vm, gpa, len);
 }
+/* Live migration's dirty log: the interpreter's page flag and write-TLB
+ * drop serve the translator as they are, since translated stores hit
+ * only write-TLB entries that mmu.c filled after checking the flag. */
+static int jit_dirty_log(struct vm *vm, bool on)
+{
+	return interp()->dirty_log(vm, on);
+}
+static int jit_dirty_sync(struct vm *vm)
+{
+	return interp()->dirty_sync(vm);
+}
 static int jit_vcpu_thread_id(struct vm *vm, int cpu)
 {
 	return interp()->vcpu_thread_id(vm, cpu);
@@ -357,6 +368,8 @@ static const struct engine_ops jit_engine = {
 	.get_vcpu = jit_get_vcpu,
 	.set_vcpu = jit_set_vcpu,
 	.invalidate_code = jit_invalidate_code,
+	.dirty_log = jit_dirty_log,
+	.dirty_sync = jit_dirty_sync,
 	.vcpu_stats = jit_vcpu_stats,
 	.vcpu_thread_id = jit_vcpu_thread_id,
 	.destroy = jit_destroy,
