@@ -5,6 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The software CPU of full and para mode: the translator emits x86-64
+ * code, so other hosts interpret. */
+#ifdef __x86_64__
+#define SOFT_CPU_DEFAULT "jit"
+#else
+#define SOFT_CPU_DEFAULT "interp"
+#endif
+
 void cli_usage(FILE *f)
 {
 	fputs("usage: trevo run [--mode full|para|hw] [--kernel F] [--initrd F] [--append S]\n"
@@ -21,8 +29,10 @@ void cli_usage(FILE *f)
 	      "                   [--repeat N] [--quick] [--json FILE] [--out DIR]\n"
 	      "       trevo bench [cpu|boot|io|kvm ...]\n"
 	      "       trevo guest build [riscv|x86]\n"
-	      "--mode is a preset: full = --cpu interp --sbi firmware --devices real,\n"
-	      "para = --cpu interp --sbi monitor --devices virtio, hw = --cpu kvm --devices real.\n",
+	      "--mode is a preset: full = --cpu jit --sbi firmware --devices real,\n"
+	      "para = --cpu jit --sbi monitor --devices virtio, hw = --cpu kvm --devices real\n"
+	      "(the software CPU is the translator, jit, on x86-64 hosts and the interpreter,\n"
+	      "interp, elsewhere).\n",
 	      f);
 }
 
@@ -246,13 +256,13 @@ void cli_parse_run(int argc, char **argv, struct vm_config *cfg)
 	}
 	/* The preset fills what was not chosen one by one. */
 	if (!cfg->engine)
-		cfg->engine = cfg->mode == MODE_HW ? "kvm" : "interp";
+		cfg->engine = cfg->mode == MODE_HW ? "kvm" : SOFT_CPU_DEFAULT;
 	cfg->sbi = sbi >= 0 ? sbi : cfg->mode == MODE_PARA ? SBI_MONITOR : SBI_FIRMWARE;
 	cfg->devices = devices >= 0 ? devices : cfg->mode == MODE_PARA ? DEVICES_VIRTIO : DEVICES_REAL;
 	if (!cfg->jail && (cfg->jail_uid >= 0 || cfg->jail_gid >= 0))
 		die("--uid and --gid go with --jail DIR");
 	if (!strcmp(cfg->engine, "kvm") && sbi >= 0)
-		die("--sbi: only the RISC-V software CPU has an SBI (--cpu interp)");
+		die("--sbi: only the RISC-V software CPU has an SBI (--cpu interp or jit)");
 	if (cfg->memory < 16 * MiB || cfg->memory > 64 * GiB)
 		die("impossible --memory size %llu bytes (16M to 64G)",
 		    (unsigned long long)cfg->memory);
