@@ -8,12 +8,15 @@
 #   forkexec  trevo-bench forkexec N (fork, exec itself, exit, wait)
 #   pagefault trevo-bench pagefault M (M MiB of fresh anonymous pages)
 # The machines run in turn, round after round (A B C A B C ...), and the
-# table gives each phase's median over the rounds.
+# tables give each phase's median over the rounds: wall seconds, and the
+# CPU seconds of the VMM process (user + system, all its threads, from
+# /proc at each marker), which a loaded host distorts much less.
 #
 #   bench/mmu.sh [--rounds R] [--loops N] [--mib M] [--only LIST] [--stats]
 #
 # R defaults to 3, N to 500, M to 64; LIST is a comma list of
-# trevo-interp, trevo-jit, qemu (default: all). --stats also prints, for
+# trevo-interp, trevo-jit, qemu (default: all); trevo-CPU@BINARY runs
+# another trevo binary (A/B of two builds in the same rounds). --stats also prints, for
 # the Trevo machines, the soft TLB flushes by cause during the phases
 # (query-stats over QMP, last round).
 cd "$(dirname "$0")/.." || exit 1
@@ -50,7 +53,7 @@ append="console=ttyS0 quiet trevo.run=$enc"
 
 # Sum of the tlb-flush-* counters over the harts, as "name=value ...".
 flushes() {
-	"$TREVO" qmp "$1" query-stats target=vcpu 2>/dev/null | python3 -c '
+	"${2:-$TREVO}" qmp "$1" query-stats target=vcpu 2>/dev/null | python3 -c '
 import json, sys
 tot = {}
 for p in json.load(sys.stdin):
@@ -60,73 +63,100 @@ for p in json.load(sys.stdin):
 print(" ".join("%s=%d" % kv for kv in sorted(tot.items())))'
 }
 
-# run MACHINE: prints "shell forkexec pagefault" seconds (- on failure);
-# with --stats, the flush counters go to $TMP/MACHINE.stats
+# CPU seconds (user + system) of process $1 so far
+cputime() {
+	local f
+	read -r -a f < "/proc/$1/stat" 2>/dev/null || { echo 0; return; }
+	# fields 14 and 15 (after a command name without spaces)
+	echo "scale=2; (${f[13]} + ${f[14]}) / $(getconf CLK_TCK)" | bc
+}
+
+# run MACHINE: prints "shell forkexec pagefault" wall seconds, then the
+# same in CPU seconds (- on failure); with --stats, the flush counters go
+# to $TMP/MACHINE.stats
 run() {
-	local who=$1 t0 t1 t2 t3 line now sock=$TMP/qmp.sock s0=
+	local who=$1 t0 t1 t2 t3 c0 c1 c2 c3 line now pid sock=$TMP/qmp.sock s0=
 	case "$who" in
 	trevo-*)
-		set -- "$TREVO" run --cpu "${who#trevo-}" --cpus 1 --memory 512M --firmware "$FW" \
+		local bin=$TREVO cpu=${who#trevo-}
+		case "$cpu" in *@*) bin=${cpu#*@}; cpu=${cpu%%@*} ;; esac
+		set -- "$bin" run --cpu "$cpu" --cpus 1 --memory 512M --firmware "$FW" \
 			--kernel "$KERNEL" --initrd "$INITRD" ${STATS:+--qmp unix:$sock} --append "$append" ;;
 	qemu)
 		set -- qemu-system-riscv64 -M virt -accel tcg -smp 1 -m 512M -nographic \
 			-bios "$FW" -kernel "$KERNEL" -initrd "$INITRD" -append "$append" ;;
 	esac
 	t0= t1= t2= t3=
+	rm -f "$TMP/pid"
 	while IFS= read -r line; do
 		now=$(date +%s.%N)
+		[ -z "$pid" ] && pid=$(cat "$TMP/pid" 2>/dev/null)
 		case "$line" in
-		MMU-S0*) [ -n "$STATS" ] && [ "$who" != qemu ] && s0=$(flushes "$sock") ;;
-		MMU-T0*) t0=$now ;;
-		"MMU-T1 $N"*) t1=$now ;;
-		"R forkexec $N "*) t2=$now ;;
-		"R pagefault $MIB "*) t3=$now
+		MMU-S0*) [ -n "$STATS" ] && [ "$who" != qemu ] && s0=$(flushes "$sock" "$1") ;;
+		MMU-T0*) t0=$now c0=$(cputime "$pid") ;;
+		"MMU-T1 $N"*) t1=$now c1=$(cputime "$pid") ;;
+		"R forkexec $N "*) t2=$now c2=$(cputime "$pid") ;;
+		"R pagefault $MIB "*) t3=$now c3=$(cputime "$pid")
 			[ -n "$STATS" ] && [ "$who" != qemu ] &&
-				echo "$s0 | $(flushes "$sock")" > "$TMP/$who.stats" ;;
+				echo "$s0 | $(flushes "$sock" "$1")" > "$TMP/$(key "$who").stats" ;;
 		esac
 	# tr must not buffer: each marker is timed when it arrives.
-	done < <(timeout 1800 "$@" < /dev/null 2>&1 | stdbuf -o0 tr -d '\r')
+	done < <(timeout 1800 sh -c 'echo $$ > "$0"; exec "$@"' "$TMP/pid" "$@" < /dev/null 2>&1 |
+		 stdbuf -o0 tr -d '\r')
 	if [ -z "$t3" ] || [ -z "$t2" ] || [ -z "$t1" ] || [ -z "$t0" ]; then
-		echo "- - -"
+		echo "- - - - - -"
 		return
 	fi
 	# forkexec and pagefault: from the previous marker's reply (the
 	# "TREVO-WORK READY" of the server start is inside, for both machines)
-	echo "$(echo "$t1 - $t0" | bc) $(echo "$t2 - $t1" | bc) $(echo "$t3 - $t2" | bc)"
+	echo "$(echo "$t1 - $t0" | bc) $(echo "$t2 - $t1" | bc) $(echo "$t3 - $t2" | bc)" \
+	     "$(echo "$c1 - $c0" | bc) $(echo "$c2 - $c1" | bc) $(echo "$c3 - $c2" | bc)"
 }
+
+# a file name for a machine
+key() { echo "$1" | tr '/@' '__'; }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; else print "-" }'; }
 
 IFS=, read -r -a machines <<< "$ONLY"
 for m in "${machines[@]}"; do
-	case "$m" in trevo-interp|trevo-jit|qemu) ;; *)
+	case "$m" in trevo-interp|trevo-jit|trevo-interp@?*|trevo-jit@?*|qemu) ;; *)
 		echo "bench/mmu.sh: unknown machine '$m' (trevo-interp, trevo-jit, qemu)" >&2; exit 2 ;;
 	esac
 done
 echo "# bench/mmu.sh: $N shell loops, forkexec $N, pagefault $MIB MiB; $ROUNDS rounds; load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
 	for m in "${machines[@]}"; do
-		read -r a b c < <(run "$m")
-		echo "$a" >> "$TMP/$m.shell"
-		echo "$b" >> "$TMP/$m.forkexec"
-		echo "$c" >> "$TMP/$m.pagefault"
-		echo "# round $r $m: shell $a forkexec $b pagefault $c"
+		read -r a b c d e f < <(run "$m")
+		k=$(key "$m")
+		echo "$a" >> "$TMP/$k.shell"
+		echo "$b" >> "$TMP/$k.forkexec"
+		echo "$c" >> "$TMP/$k.pagefault"
+		echo "$d" >> "$TMP/$k.cpu-shell"
+		echo "$e" >> "$TMP/$k.cpu-forkexec"
+		echo "$f" >> "$TMP/$k.cpu-pagefault"
+		echo "# round $r $m: wall shell $a forkexec $b pagefault $c; cpu $d $e $f"
 	done
 done
-printf '%-13s %10s %10s %10s %12s\n' machine shell-s forkexec-s pagefault-s 'ms/forkexec'
-for m in "${machines[@]}"; do
-	s=$(grep -v -- - "$TMP/$m.shell" | median)
-	f=$(grep -v -- - "$TMP/$m.forkexec" | median)
-	p=$(grep -v -- - "$TMP/$m.pagefault" | median)
-	per=-
-	[ "$f" != - ] && per=$(echo "scale=3; 1000 * $f / $N" | bc)
-	printf '%-13s %10s %10s %10s %12s\n' "$m" "$s" "$f" "$p" "$per"
+for what in wall cpu; do
+	pre=
+	[ $what = cpu ] && pre=cpu-
+	printf '%-32s %10s %10s %10s %12s\n' "machine ($what seconds)" shell forkexec pagefault 'ms/forkexec'
+	for m in "${machines[@]}"; do
+		k=$(key "$m")
+		s=$(grep -v -- - "$TMP/$k.${pre}shell" | median)
+		f=$(grep -v -- - "$TMP/$k.${pre}forkexec" | median)
+		p=$(grep -v -- - "$TMP/$k.${pre}pagefault" | median)
+		per=-
+		[ "$f" != - ] && per=$(echo "scale=3; 1000 * $f / $N" | bc)
+		printf '%-32s %10.3f %10.3f %10.3f %12s\n' "$m" "$s" "$f" "$p" "$per"
+	done
 done
 if [ -n "$STATS" ]; then
 	for m in "${machines[@]}"; do
-		[ -e "$TMP/$m.stats" ] || continue
+		[ -e "$TMP/$(key "$m").stats" ] || continue
 		echo "# $m soft TLB flushes during the phases (last round):"
-		python3 - "$TMP/$m.stats" <<'EOF'
+		python3 - "$TMP/$(key "$m").stats" <<'EOF'
 import sys
 before, after = open(sys.argv[1]).read().split("|")
 b = dict(kv.split("=") for kv in before.split())
