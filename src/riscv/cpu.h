@@ -74,6 +74,10 @@ enum {
  * a change of privilege, MPRV/MPP/SUM/MXR or satp only selects other tags
  * (tlb_dtag, tlb_xtag) and keeps the entries of the others. Tag 0 is the
  * bare context (M-mode, MODE Bare): the identity, in every address space.
+ * Fetches through global mappings (the G bit, 4.3.1: the kernel's code in
+ * every Linux process) are cached under a fetch tag of their own shared by
+ * all address spaces (tlb_gxtag), so a new process finds the kernel's
+ * translations and blocks already there.
  * A hit means: this virtual page is RAM, the access is permitted in the
  * context (and, for stores, the page is dirty and holds no decoded code),
  * and host address = vaddr + addend. */
@@ -107,7 +111,7 @@ enum { TLBF_SFENCE, TLBF_SFENCE_ASID, TLBF_PAGE, TLBF_REMOTE, TLBF_WIPE, TLBF_SP
 struct rv_block;
 
 /* Jump cache: virtual pc -> decoded block, valid in the fetch context
- * whose tag (tlb_xtag) the entry holds. */
+ * whose tag (tlb_xtag or tlb_gxtag) the entry holds. */
 #define JCACHE_BITS 12
 #define JCACHE_SIZE (1u << JCACHE_BITS)
 struct rv_jcache_entry {
@@ -130,6 +134,8 @@ struct hart {
 	int64_t budget;        /* instructions left in this time slice */
 	uint64_t instret;
 	uint64_t tlb_dtag, tlb_xtag;  /* tag << TLB_TAG_SHIFT: data, fetch context */
+	uint64_t tlb_gxtag;    /* fetch through global mappings (xtag when bare) */
+	uint64_t tlb_fetch_tag;  /* the tag mmu_fetch_page's last page has */
 	struct rv_tlb_entry tlb_r[TLB_SIZE], tlb_w[TLB_SIZE], tlb_x[TLB_SIZE];
 	struct rv_jcache_entry jcache[JCACHE_SIZE];
 
@@ -151,6 +157,8 @@ struct hart {
 	/* the soft TLB's address spaces (mmu.c) */
 	struct rv_tlb_space tlb_space[TLB_SPACES];
 	int tlb_cur;           /* index of satp's space in tlb_space */
+	uint16_t tlb_gtag[2];  /* global fetch tags for U, S (0: none yet) */
+	uint64_t tlb_gmode;    /* satp MODE the global tags were made under */
 	unsigned tlb_next_tag; /* 0: the TLB was never wiped */
 	uint64_t tlb_clock;
 	/* The virtual range the superpages behind TLB entries cover: an

@@ -184,7 +184,8 @@ void hart_run(struct hart *h, int64_t budget)
 			break;
 		pc = h->pc;
 		je = &h->jcache[(pc >> 1) & (JCACHE_SIZE - 1)];
-		if (likely(je->va == pc && je->tag == h->tlb_xtag && je->block)) {
+		if (likely(je->va == pc && je->block &&
+			   (je->tag == h->tlb_xtag || je->tag == h->tlb_gxtag))) {
 			b = je->block;
 		} else {
 			b = rv_find_block(h, pc, labels, &cacheable);
@@ -197,7 +198,7 @@ void hart_run(struct hart *h, int64_t budget)
 			}
 			if (cacheable) {
 				je->va = pc;
-				je->tag = h->tlb_xtag;
+				je->tag = h->tlb_fetch_tag;
 				je->block = b;
 			}
 		}

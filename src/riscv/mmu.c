@@ -12,6 +12,7 @@
 #define PTE_W (1ULL << 2)
 #define PTE_X (1ULL << 3)
 #define PTE_U (1ULL << 4)
+#define PTE_G (1ULL << 5)
 #define PTE_A (1ULL << 6)
 #define PTE_D (1ULL << 7)
 #define PPN_MASK ((1ULL << 44) - 1)
@@ -52,6 +53,7 @@ static void tlb_wipe(struct hart *h)
 	memset(h->jcache, 0, sizeof(h->jcache));
 	for (unsigned s = 0; s < TLB_SPACES; s++)
 		memset(h->tlb_space[s].tag, 0, sizeof(h->tlb_space[s].tag));
+	memset(h->tlb_gtag, 0, sizeof(h->tlb_gtag));
 	h->tlb_next_tag = 1;
 	h->tlb_super_lo = UINT64_MAX;
 	h->tlb_super_hi = 0;
@@ -75,14 +77,21 @@ void tlb_select(struct hart *h)
 	bool bare = (h->satp >> 60) == 0;
 	unsigned kind;
 
-	/* two tags at most below: neither may be wiped by the other */
-	if (unlikely(h->tlb_next_tag == 0 || h->tlb_next_tag > TLB_TAG_MAX - 1))
+	/* three tags at most below: none may be wiped by another */
+	if (unlikely(h->tlb_next_tag == 0 || h->tlb_next_tag > TLB_TAG_MAX - 2))
 		tlb_wipe(h);
 	/* 3.1.6.3: MPRV moves M-mode loads and stores (not fetches) to MPP */
 	if (priv == PRV_M && (s & MSTATUS_MPRV))
 		dpriv = (int)((s >> 11) & 3);
-	h->tlb_xtag = bare || priv == PRV_M ? 0 :
-		      space_tag(h, priv == PRV_U ? TLBK_FETCH_U : TLBK_FETCH_S);
+	if (bare || priv == PRV_M) {
+		h->tlb_xtag = h->tlb_gxtag = 0;
+	} else {
+		uint16_t *g = &h->tlb_gtag[priv == PRV_U ? 0 : 1];
+		h->tlb_xtag = space_tag(h, priv == PRV_U ? TLBK_FETCH_U : TLBK_FETCH_S);
+		if (!*g)
+			*g = (uint16_t)h->tlb_next_tag++;
+		h->tlb_gxtag = (uint64_t)*g << TLB_TAG_SHIFT;
+	}
 	if (bare || dpriv == PRV_M) {
 		h->tlb_dtag = 0;
 		return;
@@ -100,6 +109,11 @@ void tlb_switch_space(struct hart *h)
 	unsigned victim = 0;
 
 	h->tlb_clock++;
+	/* global translations of one MODE are no use under another */
+	if (h->satp >> 60 && h->satp >> 60 != h->tlb_gmode) {
+		memset(h->tlb_gtag, 0, sizeof(h->tlb_gtag));
+		h->tlb_gmode = h->satp >> 60;
+	}
 	sp = &h->tlb_space[h->tlb_cur];
 	if (sp->satp != h->satp) {
 		h->stats.tlb[TLBF_SPACE_SWITCH]++;
@@ -133,6 +147,7 @@ static void tlb_retire(struct hart *h, bool has_asid, uint64_t asid)
 			memset(sp->tag, 0, sizeof(sp->tag));
 	}
 	if (!has_asid) {
+		memset(h->tlb_gtag, 0, sizeof(h->tlb_gtag));
 		h->tlb_super_lo = UINT64_MAX;
 		h->tlb_super_hi = 0;
 		memset(h->tlb_code_pages, 0, sizeof(h->tlb_code_pages));
@@ -172,8 +187,8 @@ void tlb_sfence_vma(struct hart *h, bool has_va, uint64_t va, bool has_asid, uin
 		return;
 	}
 	/* Without an ASID, global mappings go too; with one, 4.2.1 lets
-	 * them stay, but dropping the whole space of that ASID is simpler and
-	 * allowed: only the ASID's own translations must go. */
+	 * them stay (the global fetch tags do), and dropping the whole space
+	 * of that ASID is simpler and allowed. */
 	h->stats.tlb[has_asid ? TLBF_SFENCE_ASID : TLBF_SFENCE]++;
 	tlb_retire(h, has_asid, asid);
 	tlb_select(h);
@@ -216,9 +231,12 @@ static inline void rv_dirty_note(struct rv_cpu *m, uint64_t page)
 }
 
 /* The walk; *span (when asked) gets log2 of the leaf's size, 12 for a
- * 4 KiB page or none. */
-static int translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa, unsigned *span)
+ * 4 KiB page or none, and *global whether the mapping is global (4.3.1:
+ * G on a pointer makes everything below it global). */
+static int translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa, unsigned *span,
+		     bool *global)
 {
+	uint64_t g = 0;
 	int priv = h->priv;
 	uint64_t mode = h->satp >> 60, a, mstatus = h->mstatus;
 	int levels, vabits;
@@ -250,6 +268,7 @@ static int translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa,
 		if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte >> 54))
 			return fault(h, page_fault_cause[acc], va);
 		ppn = (pte >> 10) & PPN_MASK;
+		g |= pte & PTE_G;
 		if (!(pte & (PTE_R | PTE_X))) {
 			a = ppn << 12;
 			continue;
@@ -286,8 +305,10 @@ static int translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa,
 		}
 		ppn |= (va >> 12) & ((1ULL << (9 * lvl)) - 1);
 		*pa = (ppn << 12) | (va & 0xfff);
-		if (span)
+		if (span) {
 			*span = 12 + 9 * (unsigned)lvl;
+			*global = g != 0;
+		}
 		return 0;
 	}
 	return fault(h, page_fault_cause[acc], va);
@@ -295,17 +316,21 @@ static int translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa,
 
 int mmu_translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa)
 {
-	return translate(h, va, acc, pa, NULL);
+	return translate(h, va, acc, pa, NULL, NULL);
 }
 
 /* Translate for a TLB fill: a superpage widens the range whose sfence.vma
  * of one address drops contexts (tlb_sfence_vma). */
-static int translate_fill(struct hart *h, uint64_t va, enum access acc, uint64_t *pa)
+static int translate_fill(struct hart *h, uint64_t va, enum access acc, uint64_t *pa,
+			  bool *global)
 {
 	unsigned span = 12;
+	bool g = false;
 
-	if (translate(h, va, acc, pa, &span))
+	if (translate(h, va, acc, pa, &span, &g))
 		return -1;
+	if (global)
+		*global = g;
 	if (span > 12) {
 		uint64_t lo = va & ~((1ULL << span) - 1), hi = lo | ((1ULL << span) - 1);
 		if (lo < h->tlb_super_lo)
@@ -336,7 +361,7 @@ static int load_one(struct hart *h, uint64_t va, unsigned size, uint64_t *val)
 	uint64_t pa;
 	uint8_t *p;
 
-	if (translate_fill(h, va, ACC_READ, &pa))
+	if (translate_fill(h, va, ACC_READ, &pa, NULL))
 		return -1;
 	p = phys_ptr(m, pa, size, true);
 	if (p) {
@@ -376,7 +401,7 @@ static int store_one(struct hart *h, uint64_t va, unsigned size, uint64_t val)
 	uint8_t *p, flags;
 	int ret = 0;
 
-	if (translate_fill(h, va, ACC_WRITE, &pa))
+	if (translate_fill(h, va, ACC_WRITE, &pa, NULL))
 		return -1;
 	p = phys_ptr(m, pa, size, false);
 	if (!p) {
@@ -479,21 +504,24 @@ uint8_t *mmu_fetch_page(struct hart *h, uint64_t pc, uint64_t *pa_out)
 	struct rv_tlb_entry *e = &h->tlb_x[tlb_index(pc)];
 	uint64_t pa, vpn = (pc >> 12) & VPN_MASK;
 	uint8_t *p;
+	bool global = false;
 
 	if (h->tlb_xtag)
 		h->tlb_code_pages[(vpn / 64) % 64] |= 1ULL << (vpn % 64);
-	if (likely(e->vpn == ((pc >> 12) | h->tlb_xtag))) {
+	if (likely(e->vpn == (vpn | h->tlb_xtag) || e->vpn == (vpn | h->tlb_gxtag))) {
+		h->tlb_fetch_tag = e->vpn & ~VPN_MASK;
 		*pa_out = (e->pa_page << 12) | (pc & 0xfff);
 		return (uint8_t *)(e->addend + (pc & ~0xfffULL));
 	}
-	if (translate_fill(h, pc, ACC_EXEC, &pa))
+	if (translate_fill(h, pc, ACC_EXEC, &pa, &global))
 		return NULL;
 	p = phys_ptr(h->cpu, pa, 2, true);
 	if (!p) {
 		fault(h, CAUSE_FETCH_ACCESS, pc);
 		return NULL;
 	}
-	tlb_fill(e, h->tlb_xtag, pc, pa, p);
+	h->tlb_fetch_tag = global ? h->tlb_gxtag : h->tlb_xtag;
+	tlb_fill(e, h->tlb_fetch_tag, pc, pa, p);
 	*pa_out = pa;
 	return p - (pa & 0xfff);
 }

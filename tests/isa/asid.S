@@ -6,7 +6,8 @@
  *   root A/B [2]: 1 GiB identity leaf at 0x80000000 (G), S code and data
  *   root A/B [1] -> L1 A/B: [0] -> L0 A/B, [1] 2 MiB leaf (A only)
  *   L0 [0] VA_D data (A: P0, B: P1), [1] VA_G global data (PG in both),
- *      [2] VA_C code (A: code_a, B: code_b), [3] VA_UC U code (u_page)
+ *      [2] VA_C code (A: code_a, B: code_b), [3] VA_UC U code (u_page),
+ *      [4] VA_GC global code (code_a in both, then code_b)
  * Faults are not delegated; S routines ecall back to M. */
 #include "isa.h"
 
@@ -27,6 +28,7 @@
 #define VA_G   0x40001000
 #define VA_C   0x40002000
 #define VA_UC  0x40003000
+#define VA_GC  0x40004000
 #define VA_BIG 0x40200000
 
 #define ASID(n) ((n) << 44)
@@ -40,6 +42,9 @@
 /* store the PTE for pa/flags at table + 8 * index */
 #define SET_PTE(table, index, pa, flags) li t0, (table) + 8 * (index); li t1, PTE(pa, flags); sd t1, 0(t0)
 #define SET_SATP(v) li t0, v; csrw satp, t0
+/* map VA_GC to lbl, global, in both address spaces */
+#define MAP_GC(lbl) la t2, lbl; srli t2, t2, 12; slli t2, t2, 10; ori t2, t2, RXA | PTE_G; \
+	li t0, L0_A + 32; sd t2, 0(t0); li t0, L0_B + 32; sd t2, 0(t0)
 /* an S-mode load of va, whose value must be exp */
 #define S_LOAD(n, va, exp) TRAP_BEGIN(n); li a0, va; GOTO_S(s_load); TRAP_END(CAUSE_ECALL_S); ASSERT_IMM(a4, exp)
 /* an S-mode call of the code at va, which must set a4 to exp */
@@ -146,6 +151,23 @@ test_main:
 	TRAP_BEGIN(43); li a0, VA_UC + 8; li t6, MSTATUS_MPP; csrc mstatus, t6; li t6, VA_UC; csrw mepc, t6; mret
 	TRAP_END(CAUSE_ECALL_U)
 	TRAP_BEGIN(44); li a0, VA_UC + 8; GOTO_S(s_call); TRAP_END(CAUSE_FETCH_PF); CHECK_TVAL(VA_UC + 8)
+
+	/* global code: the same in both spaces; changed in both page tables,
+	 * sfence.vma with rs2 = x0 (all, or the page) drops it everywhere,
+	 * one with an ASID need not, so nothing is asserted after that */
+	MAP_GC(code_a); sfence.vma
+	S_CALL(45, VA_GC, 0x11)
+	SET_SATP(SATP_B)
+	S_CALL(46, VA_GC, 0x11)
+	MAP_GC(code_b); sfence.vma
+	S_CALL(47, VA_GC, 0x22)
+	SET_SATP(SATP_A)
+	S_CALL(48, VA_GC, 0x22)
+	MAP_GC(code_a); li t0, VA_GC; sfence.vma t0, zero
+	S_CALL(49, VA_GC, 0x11)
+	SET_SATP(SATP_B)
+	S_CALL(53, VA_GC, 0x11)
+	SET_SATP(SATP_A)
 
 	/* a superpage: a 4 KiB piece of it is used, the leaf changes, and an
 	 * sfence.vma of another address inside the superpage covers it */

@@ -162,7 +162,7 @@ static void jump_cache(struct tctx *t)
 {
 	struct x86_buf *b = &t->b;
 	int32_t jc = (int32_t)offsetof(struct hart, jcache);
-	uint8_t *miss[4];
+	uint8_t *miss[4], *hit;
 
 	x86_mov_rr(b, 0, RCX, RAX);
 	x86_shift_ri(b, 0, SH_SHR, RCX, 1);
@@ -170,9 +170,13 @@ static void jump_cache(struct tctx *t)
 	x86_shift_ri(b, 0, SH_SHL, RCX, 5);
 	x86_alu_rm(b, 1, ALU_CMP, RAX, x86_mi(RBX, RCX, jc + (int32_t)offsetof(struct rv_jcache_entry, va)));
 	miss[0] = x86_jcc32(b, CC_NE, NULL);
-	x86_load(b, 1, RDX, HF(tlb_xtag));
-	x86_alu_rm(b, 1, ALU_CMP, RDX, x86_mi(RBX, RCX, jc + (int32_t)offsetof(struct rv_jcache_entry, tag)));
+	x86_load(b, 1, RDX, x86_mi(RBX, RCX, jc + (int32_t)offsetof(struct rv_jcache_entry, tag)));
+	x86_alu_rm(b, 1, ALU_CMP, RDX, HF(tlb_xtag));
+	hit = x86_jcc32(b, CC_E, NULL);
+	x86_alu_rm(b, 1, ALU_CMP, RDX, HF(tlb_gxtag));
 	miss[3] = x86_jcc32(b, CC_NE, NULL);
+	if (!b->overflow)
+		x86_patch_rel32(hit, b->p);
 	x86_load(b, 1, RDX, x86_mi(RBX, RCX, jc + (int32_t)offsetof(struct rv_jcache_entry, block)));
 	x86_test_rr(b, 1, RDX, RDX);
 	miss[1] = x86_jcc32(b, CC_E, NULL);
