@@ -66,25 +66,60 @@ enum {
 #define MSTATUS_SXL  (3ULL << 34)
 #define MSTATUS_SD   (1ULL << 63)
 
-/* Soft TLB: one direct-mapped table per access kind. A hit means: this
- * virtual page is RAM, the access is permitted at the current privilege and
- * mstatus (and, for stores, the page is dirty and holds no decoded code), and
- * host address = vaddr + addend. Flushed on any change to satp, privilege,
- * MPRV/MPP/SUM/MXR and on sfence.vma. */
+/* Soft TLB: one direct-mapped table per access kind, shared by every
+ * translation context. A context is one address space (one satp value:
+ * MODE, ASID and root) seen in one regime: fetch in U or S, data in U, S or
+ * S with SUM, each with or without MXR (tlb_select, mmu.c). Each context in
+ * use has a 12-bit tag, and an entry's key is (vaddr >> 12) | tag << 52, so
+ * a change of privilege, MPRV/MPP/SUM/MXR or satp only selects other tags
+ * (tlb_dtag, tlb_xtag) and keeps the entries of the others. Tag 0 is the
+ * bare context (M-mode, MODE Bare): the identity, in every address space.
+ * Fetches through global mappings (the G bit, 4.3.1: the kernel's code in
+ * every Linux process) are cached under a fetch tag of their own shared by
+ * all address spaces (tlb_gxtag), so a new process finds the kernel's
+ * translations and blocks already there.
+ * A hit means: this virtual page is RAM, the access is permitted in the
+ * context (and, for stores, the page is dirty and holds no decoded code),
+ * and host address = vaddr + addend. */
 #define TLB_BITS 8
 #define TLB_SIZE (1u << TLB_BITS)
+#define TLB_TAG_SHIFT 52
+#define TLB_TAG_MAX 0xffe     /* 0xfff never: key ~0 is TLB_INVALID */
 struct rv_tlb_entry {
-	uint64_t vpn;       /* vaddr >> 12; TLB_INVALID when empty */
+	uint64_t vpn;       /* key: vaddr >> 12 | tag << 52; TLB_INVALID when empty */
 	uintptr_t addend;   /* host pointer - vaddr */
 	uint64_t pa_page;   /* physical page, for the code/write checks */
 };
 #define TLB_INVALID (~0ULL)
 
+/* The contexts of one address space: the tag of each regime (0: none yet). */
+enum { TLBK_FETCH_U, TLBK_FETCH_S, TLBK_U, TLBK_U_MXR, TLBK_S, TLBK_S_MXR, TLBK_SUM,
+       TLBK_SUM_MXR, TLBK_COUNT };
+#define TLB_SPACES 16
+struct rv_tlb_space {
+	uint64_t satp;
+	uint64_t last_use;
+	uint16_t tag[TLBK_COUNT];
+};
+
+/* Why translations were dropped (query-stats tlb-*): sfence.vma of all,
+ * of an ASID, of one page; remote (SBI RFENCE); the tag space used up. And
+ * satp writes that switched to another address space, or to a new one. */
+enum { TLBF_SFENCE, TLBF_SFENCE_ASID, TLBF_PAGE, TLBF_REMOTE, TLBF_WIPE, TLBF_SPACE_SWITCH,
+       TLBF_SPACE_NEW, TLBF_COUNT };
+
 struct rv_block;
 
-/* Jump cache: virtual pc -> decoded block, valid under the current mapping. */
+/* Jump cache: virtual pc -> decoded block, valid in the fetch context
+ * whose tag (tlb_xtag or tlb_gxtag) the entry holds. */
 #define JCACHE_BITS 12
 #define JCACHE_SIZE (1u << JCACHE_BITS)
+struct rv_jcache_entry {
+	uint64_t va;
+	struct rv_block *block;
+	uint64_t tag;
+	uint64_t unused;    /* 32 bytes: the translator indexes with a shift */
+};
 
 /* HART_STOP_PENDING: SBI hart_stop was called; the hart's thread makes it
  * HART_STOPPED once it is out of hart_run, so that hart_start (another
@@ -98,11 +133,11 @@ struct hart {
 	int priv;
 	int64_t budget;        /* instructions left in this time slice */
 	uint64_t instret;
+	uint64_t tlb_dtag, tlb_xtag;  /* tag << TLB_TAG_SHIFT: data, fetch context */
+	uint64_t tlb_gxtag;    /* fetch through global mappings (xtag when bare) */
+	uint64_t tlb_fetch_tag;  /* the tag mmu_fetch_page's last page has */
 	struct rv_tlb_entry tlb_r[TLB_SIZE], tlb_w[TLB_SIZE], tlb_x[TLB_SIZE];
-	struct rv_jcache_entry {
-		uint64_t va;
-		struct rv_block *block;
-	} jcache[JCACHE_SIZE];
+	struct rv_jcache_entry jcache[JCACHE_SIZE];
 
 	_Atomic uint64_t mip;  /* written by devices from other threads */
 	/* Set by other threads when this hart must look at something at its
@@ -118,6 +153,21 @@ struct hart {
 	uint64_t stvec, sscratch, sepc, scause, stval, satp, scounteren, senvcfg;
 	uint64_t pmpcfg[8];    /* pmpcfg0, 2, ... 14 (RV64 uses even numbers) */
 	uint64_t pmpaddr[64];
+
+	/* the soft TLB's address spaces (mmu.c) */
+	struct rv_tlb_space tlb_space[TLB_SPACES];
+	int tlb_cur;           /* index of satp's space in tlb_space */
+	uint16_t tlb_gtag[2];  /* global fetch tags for U, S (0: none yet) */
+	uint64_t tlb_gmode;    /* satp MODE the global tags were made under */
+	unsigned tlb_next_tag; /* 0: the TLB was never wiped */
+	uint64_t tlb_clock;
+	/* The virtual range the superpages behind TLB entries cover: an
+	 * sfence.vma of an address inside drops the contexts, not a page. */
+	uint64_t tlb_super_lo, tlb_super_hi;
+	/* Virtual pages (bit vpn % 4096) fetched from in translated contexts
+	 * since all were last dropped: the jump cache can only hold blocks of
+	 * those, so an sfence.vma of another page need not look at it. */
+	uint64_t tlb_code_pages[64];
 
 	uint64_t reservation;  /* LR/SC reserved physical address, or ~0 */
 	uint64_t reservation_val;  /* the value LR loaded there (amo.c) */
@@ -141,6 +191,7 @@ struct hart {
 		uint64_t interrupts[12];  /* by cause */
 		uint64_t sbi_calls[9];    /* by extension: SBI_STAT_* (sbi.h) */
 		uint64_t wfi;
+		uint64_t tlb[TLBF_COUNT];  /* TLBF_* */
 	} stats;
 };
 
@@ -282,7 +333,19 @@ void hart_set_mip(struct hart *h, uint64_t bits, bool level);
 void hart_raise(struct hart *h, uint64_t cause, uint64_t tval); /* take trap now, pc = faulting */
 bool hart_check_interrupts(struct hart *h);  /* takes one if pending+enabled */
 void hart_set_priv(struct hart *h, int priv);
+/* Empty the soft TLB and the jump cache, and select the contexts of the
+ * current satp, privilege and mstatus (reset, state restore). */
 void tlb_flush(struct hart *h);
+/* SFENCE.VMA (privileged spec 4.2.1): va when has_va (rs1 != x0), asid
+ * when has_asid (rs2 != x0). */
+void tlb_sfence_vma(struct hart *h, bool has_va, uint64_t va, bool has_asid, uint64_t asid);
+/* An SFENCE.VMA of everything asked by another hart (REQ_TLB_FLUSH), or
+ * satp changed behind the hart's back (SBI hart_start). */
+void tlb_flush_remote(struct hart *h);
+/* Select the contexts for the current privilege, mstatus and satp. */
+void tlb_select(struct hart *h);
+/* satp was written: find or make its address space, and select. */
+void tlb_switch_space(struct hart *h);
 /* mret/sret; return false (illegal) when not allowed */
 bool hart_mret(struct hart *h);
 bool hart_sret(struct hart *h);

@@ -166,7 +166,7 @@ static void set_mstatus(struct hart *h, uint64_t v, uint64_t mask)
 		nv = (nv & ~MSTATUS_MPP) | (old & MSTATUS_MPP);
 	h->mstatus = nv;
 	if ((old ^ nv) & (MSTATUS_MPRV | MSTATUS_MPP | MSTATUS_SUM | MSTATUS_MXR))
-		tlb_flush(h);
+		tlb_select(h);  /* other contexts (cpu.h): no flush */
 }
 
 int csr_write(struct hart *h, unsigned csr, uint64_t v)
@@ -212,11 +212,13 @@ int csr_write(struct hart *h, unsigned csr, uint64_t v)
 		if (h->priv == PRV_S && (h->mstatus & MSTATUS_TVM))
 			return -1;
 		/* 4.1.11: an unsupported MODE makes the whole write have no
-		 * effect; ASIDs are not implemented (ASIDLEN = 0) */
+		 * effect; ASIDLEN = 16 (all of ASID is writable). A write
+		 * implies no invalidation: the TLB keeps each address space
+		 * apart (cpu.h) and switches to the new one's contexts. */
 		if (mode != 0 && mode != 8 && mode != 9)
 			return 0;
-		h->satp = v & ((0xfULL << 60) | ((1ULL << 44) - 1));
-		tlb_flush(h);
+		h->satp = v & ((0xfULL << 60) | (0xffffULL << 44) | ((1ULL << 44) - 1));
+		tlb_switch_space(h);
 		return 0;
 	}
 	case CSR_MSTATUS: set_mstatus(h, v, MSTATUS_WMASK); return 0;

@@ -108,7 +108,7 @@ static void take_requests(struct hart *h)
 	unsigned bits = atomic_exchange(&t->requests, 0);
 
 	if (bits & REQ_TLB_FLUSH)
-		tlb_flush(h);
+		tlb_flush_remote(h);
 	if (bits & REQ_WRITE_DROP)
 		code_drop_write_mappings(h);
 	if (atomic_load(&t->req_done) < seq)
@@ -545,6 +545,11 @@ static const char *const interrupt_names[12] = {
 	"irq-8", "irq-sei", "irq-10", "irq-mei",
 };
 
+static const char *const tlb_flush_names[TLBF_COUNT] = {
+	"tlb-flush-sfence", "tlb-flush-asid", "tlb-flush-page", "tlb-flush-remote", "tlb-wipe",
+	"tlb-space-switch", "tlb-space-new",
+};
+
 static void interp_vcpu_stats(struct vm *vm, int cpu, const struct stats_sink *sink)
 {
 	struct rv_cpu *m = vm->engine_state;
@@ -577,6 +582,8 @@ static void interp_vcpu_stats(struct vm *vm, int cpu, const struct stats_sink *s
 		stats_put(sink, "sbi-calls", total);
 	}
 	stats_put(sink, "wfi", h->stats.wfi);
+	for (unsigned i = 0; i < TLBF_COUNT; i++)
+		stats_put(sink, tlb_flush_names[i], h->stats.tlb[i]);
 }
 
 static int interp_vcpu_thread_id(struct vm *vm, int cpu)

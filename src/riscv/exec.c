@@ -135,7 +135,7 @@ void hart_run(struct hart *h, int64_t budget)
 #define LOAD(type, size) do {                                                       \
 		uint64_t va_ = RS1 + IMM;                                           \
 		const struct rv_tlb_entry *e_ = &h->tlb_r[(va_ >> 12) & (TLB_SIZE - 1)]; \
-		if (likely(e_->vpn == va_ >> 12 && !(va_ & ((size) - 1)))) {          \
+		if (likely(e_->vpn == ((va_ >> 12) | h->tlb_dtag) && !(va_ & ((size) - 1)))) {          \
 			RD = (uint64_t)(int64_t)*(const type *)(e_->addend + va_);  \
 		} else {                                                            \
 			uint64_t v_;                                                \
@@ -148,7 +148,7 @@ void hart_run(struct hart *h, int64_t budget)
 #define STORE(type, size, value) do {                                               \
 		uint64_t va_ = RS1 + IMM;                                           \
 		const struct rv_tlb_entry *e_ = &h->tlb_w[(va_ >> 12) & (TLB_SIZE - 1)]; \
-		if (likely(e_->vpn == va_ >> 12 && !(va_ & ((size) - 1)))) {          \
+		if (likely(e_->vpn == ((va_ >> 12) | h->tlb_dtag) && !(va_ & ((size) - 1)))) {          \
 			*(type *)(e_->addend + va_) = (type)(value);                \
 		} else {                                                            \
 			int r_ = mmu_store_slow(h, va_, size, (uint64_t)(value));   \
@@ -184,7 +184,8 @@ void hart_run(struct hart *h, int64_t budget)
 			break;
 		pc = h->pc;
 		je = &h->jcache[(pc >> 1) & (JCACHE_SIZE - 1)];
-		if (likely(je->va == pc && je->block)) {
+		if (likely(je->va == pc && je->block &&
+			   (je->tag == h->tlb_xtag || je->tag == h->tlb_gxtag))) {
 			b = je->block;
 		} else {
 			b = rv_find_block(h, pc, labels, &cacheable);
@@ -197,6 +198,7 @@ void hart_run(struct hart *h, int64_t budget)
 			}
 			if (cacheable) {
 				je->va = pc;
+				je->tag = h->tlb_fetch_tag;
 				je->block = b;
 			}
 		}
@@ -433,7 +435,7 @@ void hart_run(struct hart *h, int64_t budget)
 	op_SFENCE_VMA:
 		if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MSTATUS_TVM)))
 			ILLEGAL();
-		tlb_flush(h);
+		tlb_sfence_vma(h, i->rs1 != 0, RS1, i->rs2 != 0, RS2);
 		JUMP(PC + 4);
 	op_CSR: {
 		uint64_t old;
@@ -454,7 +456,7 @@ void hart_run(struct hart *h, int64_t budget)
 		{
 			uint64_t va = RS1 + IMM, v;
 			const struct rv_tlb_entry *e = &h->tlb_r[(va >> 12) & (TLB_SIZE - 1)];
-			if (likely(e->vpn == va >> 12 && !(va & 3)))
+			if (likely(e->vpn == ((va >> 12) | h->tlb_dtag) && !(va & 3)))
 				v = *(const uint32_t *)(e->addend + va);
 			else if (mmu_load_slow(h, va, 4, &v))
 				goto exception;
@@ -468,7 +470,7 @@ void hart_run(struct hart *h, int64_t budget)
 		{
 			uint64_t va = RS1 + IMM, v;
 			const struct rv_tlb_entry *e = &h->tlb_r[(va >> 12) & (TLB_SIZE - 1)];
-			if (likely(e->vpn == va >> 12 && !(va & 7)))
+			if (likely(e->vpn == ((va >> 12) | h->tlb_dtag) && !(va & 7)))
 				v = *(const uint64_t *)(e->addend + va);
 			else if (mmu_load_slow(h, va, 8, &v))
 				goto exception;

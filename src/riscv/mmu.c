@@ -12,6 +12,7 @@
 #define PTE_W (1ULL << 2)
 #define PTE_X (1ULL << 3)
 #define PTE_U (1ULL << 4)
+#define PTE_G (1ULL << 5)
 #define PTE_A (1ULL << 6)
 #define PTE_D (1ULL << 7)
 #define PPN_MASK ((1ULL << 44) - 1)
@@ -30,7 +31,19 @@ static int fault(struct hart *h, uint64_t cause, uint64_t va)
 	return -1;
 }
 
-void tlb_flush(struct hart *h)
+/* --- the soft TLB's contexts (cpu.h) ---
+ * An entry stays until its context is dropped: sfence.vma retires the tags
+ * of the contexts it covers (they are never handed out again, so their
+ * entries can never hit), and only when the 12-bit tag space is used up
+ * are the tables emptied. That is the whole cost of a full flush, and
+ * privilege changes and satp writes cost none. Keying contexts by the whole
+ * satp (not the ASID alone) is more than 4.1.11 asks: a new root under an
+ * old ASID still gets fresh translations. */
+
+#define VPN_MASK ((1ULL << TLB_TAG_SHIFT) - 1)
+
+/* Empty everything and restart the tags; the spaces keep their satp. */
+static void tlb_wipe(struct hart *h)
 {
 	for (unsigned i = 0; i < TLB_SIZE; i++) {
 		h->tlb_r[i].vpn = TLB_INVALID;
@@ -38,6 +51,160 @@ void tlb_flush(struct hart *h)
 		h->tlb_x[i].vpn = TLB_INVALID;
 	}
 	memset(h->jcache, 0, sizeof(h->jcache));
+	for (unsigned s = 0; s < TLB_SPACES; s++)
+		memset(h->tlb_space[s].tag, 0, sizeof(h->tlb_space[s].tag));
+	memset(h->tlb_gtag, 0, sizeof(h->tlb_gtag));
+	h->tlb_next_tag = 1;
+	h->tlb_super_lo = UINT64_MAX;
+	h->tlb_super_hi = 0;
+	memset(h->tlb_code_pages, 0, sizeof(h->tlb_code_pages));
+	h->stats.tlb[TLBF_WIPE]++;
+}
+
+static uint64_t space_tag(struct hart *h, unsigned kind)
+{
+	struct rv_tlb_space *sp = &h->tlb_space[h->tlb_cur];
+
+	if (!sp->tag[kind])
+		sp->tag[kind] = (uint16_t)h->tlb_next_tag++;
+	return (uint64_t)sp->tag[kind] << TLB_TAG_SHIFT;
+}
+
+void tlb_select(struct hart *h)
+{
+	uint64_t s = h->mstatus;
+	int priv = h->priv, dpriv = priv;
+	bool bare = (h->satp >> 60) == 0;
+	unsigned kind;
+
+	/* three tags at most below: none may be wiped by another */
+	if (unlikely(h->tlb_next_tag == 0 || h->tlb_next_tag > TLB_TAG_MAX - 2))
+		tlb_wipe(h);
+	/* 3.1.6.3: MPRV moves M-mode loads and stores (not fetches) to MPP */
+	if (priv == PRV_M && (s & MSTATUS_MPRV))
+		dpriv = (int)((s >> 11) & 3);
+	if (bare || priv == PRV_M) {
+		h->tlb_xtag = h->tlb_gxtag = 0;
+	} else {
+		uint16_t *g = &h->tlb_gtag[priv == PRV_U ? 0 : 1];
+		h->tlb_xtag = space_tag(h, priv == PRV_U ? TLBK_FETCH_U : TLBK_FETCH_S);
+		if (!*g)
+			*g = (uint16_t)h->tlb_next_tag++;
+		h->tlb_gxtag = (uint64_t)*g << TLB_TAG_SHIFT;
+	}
+	if (bare || dpriv == PRV_M) {
+		h->tlb_dtag = 0;
+		return;
+	}
+	/* SUM matters in S only */
+	kind = dpriv == PRV_U ? TLBK_U : (s & MSTATUS_SUM) ? TLBK_SUM : TLBK_S;
+	if (s & MSTATUS_MXR)
+		kind++;
+	h->tlb_dtag = space_tag(h, kind);
+}
+
+void tlb_switch_space(struct hart *h)
+{
+	struct rv_tlb_space *sp;
+	unsigned victim = 0;
+
+	h->tlb_clock++;
+	/* global translations of one MODE are no use under another */
+	if (h->satp >> 60 && h->satp >> 60 != h->tlb_gmode) {
+		memset(h->tlb_gtag, 0, sizeof(h->tlb_gtag));
+		h->tlb_gmode = h->satp >> 60;
+	}
+	sp = &h->tlb_space[h->tlb_cur];
+	if (sp->satp != h->satp) {
+		h->stats.tlb[TLBF_SPACE_SWITCH]++;
+		for (unsigned i = 0; i < TLB_SPACES; i++) {
+			if (h->tlb_space[i].satp == h->satp && h->tlb_space[i].last_use) {
+				victim = i;
+				goto found;
+			}
+			if (h->tlb_space[i].last_use < h->tlb_space[victim].last_use)
+				victim = i;
+		}
+		/* the least recently used space's tags go with it */
+		h->stats.tlb[TLBF_SPACE_NEW]++;
+		sp = &h->tlb_space[victim];
+		memset(sp, 0, sizeof(*sp));
+		sp->satp = h->satp;
+	found:
+		h->tlb_cur = (int)victim;
+		sp = &h->tlb_space[victim];
+	}
+	sp->last_use = h->tlb_clock;
+	tlb_select(h);
+}
+
+/* Retire the tags of every space, or of those of one ASID. */
+static void tlb_retire(struct hart *h, bool has_asid, uint64_t asid)
+{
+	for (unsigned s = 0; s < TLB_SPACES; s++) {
+		struct rv_tlb_space *sp = &h->tlb_space[s];
+		if (!has_asid || ((sp->satp >> 44) & 0xffff) == asid)
+			memset(sp->tag, 0, sizeof(sp->tag));
+	}
+	if (!has_asid) {
+		memset(h->tlb_gtag, 0, sizeof(h->tlb_gtag));
+		h->tlb_super_lo = UINT64_MAX;
+		h->tlb_super_hi = 0;
+		memset(h->tlb_code_pages, 0, sizeof(h->tlb_code_pages));
+	}
+}
+
+/* Drop the entries of one 4 KiB page in every context: its slot in each
+ * table, and the jump cache entries of pcs in it (2048 slots). */
+static void tlb_drop_page(struct hart *h, uint64_t va)
+{
+	uint64_t vpn = (va >> 12) & VPN_MASK;
+	unsigned idx = (unsigned)vpn & (TLB_SIZE - 1), j0 = (unsigned)(va >> 1) & (JCACHE_SIZE - 1) & ~2047u;
+
+	if ((h->tlb_r[idx].vpn & VPN_MASK) == vpn)
+		h->tlb_r[idx].vpn = TLB_INVALID;
+	if ((h->tlb_w[idx].vpn & VPN_MASK) == vpn)
+		h->tlb_w[idx].vpn = TLB_INVALID;
+	if ((h->tlb_x[idx].vpn & VPN_MASK) == vpn)
+		h->tlb_x[idx].vpn = TLB_INVALID;
+	if (!(h->tlb_code_pages[(vpn / 64) % 64] & (1ULL << (vpn % 64))))
+		return;
+	for (unsigned j = j0; j < j0 + 2048; j++)
+		if ((h->jcache[j].va >> 12) == va >> 12)
+			h->jcache[j].block = NULL;
+}
+
+void tlb_sfence_vma(struct hart *h, bool has_va, uint64_t va, bool has_asid, uint64_t asid)
+{
+	/* 4.1.11: ASIDLEN is 16; the bits above are ignored here */
+	asid &= 0xffff;
+	if (has_va && !(va >= h->tlb_super_lo && va <= h->tlb_super_hi)) {
+		/* Entries are per 4 KiB page; a superpage's others are only
+		 * found by retiring the contexts (below). Over-flushing the
+		 * other ASIDs' and the global entries of va is allowed. */
+		h->stats.tlb[TLBF_PAGE]++;
+		tlb_drop_page(h, va);
+		return;
+	}
+	/* Without an ASID, global mappings go too; with one, 4.2.1 lets
+	 * them stay (the global fetch tags do), and dropping the whole space
+	 * of that ASID is simpler and allowed. */
+	h->stats.tlb[has_asid ? TLBF_SFENCE_ASID : TLBF_SFENCE]++;
+	tlb_retire(h, has_asid, asid);
+	tlb_select(h);
+}
+
+void tlb_flush_remote(struct hart *h)
+{
+	h->stats.tlb[TLBF_REMOTE]++;
+	tlb_retire(h, false, 0);
+	tlb_switch_space(h);
+}
+
+void tlb_flush(struct hart *h)
+{
+	tlb_wipe(h);
+	tlb_switch_space(h);
 }
 
 /* Host pointer for a physical range inside main RAM (or, when rom is set,
@@ -63,8 +230,13 @@ static inline void rv_dirty_note(struct rv_cpu *m, uint64_t page)
 	}
 }
 
-int mmu_translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa)
+/* The walk; *span (when asked) gets log2 of the leaf's size, 12 for a
+ * 4 KiB page or none, and *global whether the mapping is global (4.3.1:
+ * G on a pointer makes everything below it global). */
+static int translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa, unsigned *span,
+		     bool *global)
 {
+	uint64_t g = 0;
 	int priv = h->priv;
 	uint64_t mode = h->satp >> 60, a, mstatus = h->mstatus;
 	int levels, vabits;
@@ -96,6 +268,7 @@ int mmu_translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa)
 		if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte >> 54))
 			return fault(h, page_fault_cause[acc], va);
 		ppn = (pte >> 10) & PPN_MASK;
+		g |= pte & PTE_G;
 		if (!(pte & (PTE_R | PTE_X))) {
 			a = ppn << 12;
 			continue;
@@ -132,14 +305,45 @@ int mmu_translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa)
 		}
 		ppn |= (va >> 12) & ((1ULL << (9 * lvl)) - 1);
 		*pa = (ppn << 12) | (va & 0xfff);
+		if (span) {
+			*span = 12 + 9 * (unsigned)lvl;
+			*global = g != 0;
+		}
 		return 0;
 	}
 	return fault(h, page_fault_cause[acc], va);
 }
 
-static void tlb_fill(struct rv_tlb_entry *e, uint64_t va, uint64_t pa, uint8_t *host)
+int mmu_translate(struct hart *h, uint64_t va, enum access acc, uint64_t *pa)
 {
-	e->vpn = va >> 12;
+	return translate(h, va, acc, pa, NULL, NULL);
+}
+
+/* Translate for a TLB fill: a superpage widens the range whose sfence.vma
+ * of one address drops contexts (tlb_sfence_vma). */
+static int translate_fill(struct hart *h, uint64_t va, enum access acc, uint64_t *pa,
+			  bool *global)
+{
+	unsigned span = 12;
+	bool g = false;
+
+	if (translate(h, va, acc, pa, &span, &g))
+		return -1;
+	if (global)
+		*global = g;
+	if (span > 12) {
+		uint64_t lo = va & ~((1ULL << span) - 1), hi = lo | ((1ULL << span) - 1);
+		if (lo < h->tlb_super_lo)
+			h->tlb_super_lo = lo;
+		if (hi > h->tlb_super_hi)
+			h->tlb_super_hi = hi;
+	}
+	return 0;
+}
+
+static void tlb_fill(struct rv_tlb_entry *e, uint64_t tag, uint64_t va, uint64_t pa, uint8_t *host)
+{
+	e->vpn = (va >> 12) | tag;
 	e->pa_page = pa >> 12;
 	/* host points at pa; addend maps the page base: host_page - va_page */
 	e->addend = (uintptr_t)(host - (pa & 0xfff)) - (uintptr_t)(va & ~0xfffULL);
@@ -157,14 +361,14 @@ static int load_one(struct hart *h, uint64_t va, unsigned size, uint64_t *val)
 	uint64_t pa;
 	uint8_t *p;
 
-	if (mmu_translate(h, va, ACC_READ, &pa))
+	if (translate_fill(h, va, ACC_READ, &pa, NULL))
 		return -1;
 	p = phys_ptr(m, pa, size, true);
 	if (p) {
 		uint64_t v = 0;
 		memcpy(&v, p, size);
 		*val = v;
-		tlb_fill(&h->tlb_r[tlb_index(va)], va, pa, p);
+		tlb_fill(&h->tlb_r[tlb_index(va)], h->tlb_dtag, va, pa, p);
 		return 0;
 	}
 	if (vm_mmio_read(m->vm, pa, size, val))
@@ -197,7 +401,7 @@ static int store_one(struct hart *h, uint64_t va, unsigned size, uint64_t val)
 	uint8_t *p, flags;
 	int ret = 0;
 
-	if (mmu_translate(h, va, ACC_WRITE, &pa))
+	if (translate_fill(h, va, ACC_WRITE, &pa, NULL))
 		return -1;
 	p = phys_ptr(m, pa, size, false);
 	if (!p) {
@@ -226,7 +430,7 @@ static int store_one(struct hart *h, uint64_t va, unsigned size, uint64_t val)
 			return 1;
 		}
 	}
-	tlb_fill(&h->tlb_w[tlb_index(va)], va, pa, p);
+	tlb_fill(&h->tlb_w[tlb_index(va)], h->tlb_dtag, va, pa, p);
 	return ret;
 }
 
@@ -293,25 +497,31 @@ int mmu_fetch16(struct hart *h, uint64_t va, uint16_t *val)
 	return 0;
 }
 
-/* Host pointer to the page holding pc, through the fetch TLB. */
+/* Host pointer to the page holding pc, through the fetch TLB. Every block
+ * the jump cache gets was found through here. */
 uint8_t *mmu_fetch_page(struct hart *h, uint64_t pc, uint64_t *pa_out)
 {
 	struct rv_tlb_entry *e = &h->tlb_x[tlb_index(pc)];
-	uint64_t pa;
+	uint64_t pa, vpn = (pc >> 12) & VPN_MASK;
 	uint8_t *p;
+	bool global = false;
 
-	if (likely(e->vpn == pc >> 12)) {
+	if (h->tlb_xtag)
+		h->tlb_code_pages[(vpn / 64) % 64] |= 1ULL << (vpn % 64);
+	if (likely(e->vpn == (vpn | h->tlb_xtag) || e->vpn == (vpn | h->tlb_gxtag))) {
+		h->tlb_fetch_tag = e->vpn & ~VPN_MASK;
 		*pa_out = (e->pa_page << 12) | (pc & 0xfff);
 		return (uint8_t *)(e->addend + (pc & ~0xfffULL));
 	}
-	if (mmu_translate(h, pc, ACC_EXEC, &pa))
+	if (translate_fill(h, pc, ACC_EXEC, &pa, &global))
 		return NULL;
 	p = phys_ptr(h->cpu, pa, 2, true);
 	if (!p) {
 		fault(h, CAUSE_FETCH_ACCESS, pc);
 		return NULL;
 	}
-	tlb_fill(e, pc, pa, p);
+	h->tlb_fetch_tag = global ? h->tlb_gxtag : h->tlb_xtag;
+	tlb_fill(e, h->tlb_fetch_tag, pc, pa, p);
 	*pa_out = pa;
 	return p - (pa & 0xfff);
 }

@@ -7,8 +7,8 @@ void hart_set_priv(struct hart *h, int priv)
 {
 	if (h->priv != priv) {
 		h->priv = priv;
-		/* permissions cached in the TLB depend on the privilege */
-		tlb_flush(h);
+		/* the TLB's contexts depend on the privilege (cpu.h) */
+		tlb_select(h);
 	}
 }
 
@@ -56,12 +56,9 @@ void hart_raise(struct hart *h, uint64_t cause, uint64_t tval)
 		s &= ~MSTATUS_MIE;
 		h->mstatus = s;
 		h->pc = (h->mtvec & ~3ULL) + ((irq && (h->mtvec & 1)) ? 4 * code : 0);
-		if (h->priv != PRV_M) {
-			h->priv = PRV_M;
-			tlb_flush(h);
-		} else if (s & MSTATUS_MPRV) {
-			tlb_flush(h);
-		}
+		/* the privilege, and MPP under MPRV, choose the contexts */
+		h->priv = PRV_M;
+		tlb_select(h);
 	}
 }
 
@@ -111,8 +108,8 @@ bool hart_mret(struct hart *h)
 		s &= ~MSTATUS_MPRV;
 	h->mstatus = s;
 	h->pc = h->mepc;
-	h->priv = -1;                 /* force the TLB flush */
-	hart_set_priv(h, mpp);
+	h->priv = mpp;
+	tlb_select(h);                /* MPRV and MPP changed too */
 	return true;
 }
 

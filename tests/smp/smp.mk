@@ -33,6 +33,9 @@ build/tsan/obj/%.o: %.c
 build/tsan/trevo: $(TSAN_OBJS)
 	$(CC) $(CFLAGS) $(TSANFLAGS) -o $@ $^ $(LDLIBS)
 
+# a header change rebuilds what includes it (a struct's new layout)
+-include $(TSAN_OBJS:.o=.d)
+
 .PHONY: tsan
 tsan: build/tsan/trevo
 

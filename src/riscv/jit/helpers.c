@@ -199,7 +199,7 @@ int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj)
 	case OP_SFENCE_VMA:
 		if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MSTATUS_TVM)))
 			ILLEGAL();
-		tlb_flush(h);
+		tlb_sfence_vma(h, i->rs1 != 0, rs1, i->rs2 != 0, rs2);
 		JUMP(pc + 4);
 	case OP_CSR: {
 		uint64_t old;

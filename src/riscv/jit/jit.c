@@ -227,7 +227,8 @@ void jit_run(struct hart *h, int64_t budget)
 			break;
 		pc = h->pc;
 		je = &h->jcache[(pc >> 1) & (JCACHE_SIZE - 1)];
-		if (likely(je->va == pc && je->block)) {
+		if (likely(je->va == pc && je->block &&
+			   (je->tag == h->tlb_xtag || je->tag == h->tlb_gxtag))) {
 			b = je->block;
 		} else {
 			b = rv_find_block(h, pc, no_labels, &cacheable);
@@ -238,6 +239,7 @@ void jit_run(struct hart *h, int64_t budget)
 			}
 			if (cacheable) {
 				je->va = pc;
+				je->tag = h->tlb_fetch_tag;
 				je->block = b;
 			}
 		}

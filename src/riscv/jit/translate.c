@@ -246,21 +246,28 @@ static void exit_direct(struct tctx *t, int32_t d)
 
 /* An indirect jump to the pc in rax (h->pc already holds it): straight into
  * the target's checked entry when the hart's jump cache knows it (the cache
- * holds only live blocks valid under the current mapping: cache.c and
- * tlb_flush empty it whenever that changes), else to the dispatcher. */
-_Static_assert(sizeof(struct rv_jcache_entry) == 16, "jcache entry size");
+ * holds only live blocks, each for the fetch context of its tag: cache.c
+ * and mmu.c drop them when that changes), else to the dispatcher. */
+_Static_assert(sizeof(struct rv_jcache_entry) == 32, "jcache entry size");
 static void jump_cache(struct tctx *t)
 {
 	struct x86_buf *b = &t->b;
 	int32_t jc = (int32_t)offsetof(struct hart, jcache);
-	uint8_t *miss[3];
+	uint8_t *miss[4], *hit;
 
 	x86_mov_rr(b, 0, RCX, RAX);
 	x86_shift_ri(b, 0, SH_SHR, RCX, 1);
 	x86_alu_ri(b, 0, ALU_AND, RCX, JCACHE_SIZE - 1);
-	x86_shift_ri(b, 0, SH_SHL, RCX, 4);
+	x86_shift_ri(b, 0, SH_SHL, RCX, 5);
 	x86_alu_rm(b, 1, ALU_CMP, RAX, x86_mi(RBX, RCX, jc + (int32_t)offsetof(struct rv_jcache_entry, va)));
 	miss[0] = x86_jcc32(b, CC_NE, NULL);
+	x86_load(b, 1, RDX, x86_mi(RBX, RCX, jc + (int32_t)offsetof(struct rv_jcache_entry, tag)));
+	x86_alu_rm(b, 1, ALU_CMP, RDX, HF(tlb_xtag));
+	hit = x86_jcc32(b, CC_E, NULL);
+	x86_alu_rm(b, 1, ALU_CMP, RDX, HF(tlb_gxtag));
+	miss[3] = x86_jcc32(b, CC_NE, NULL);
+	if (!b->overflow)
+		x86_patch_rel32(hit, b->p);
 	x86_load(b, 1, RDX, x86_mi(RBX, RCX, jc + (int32_t)offsetof(struct rv_jcache_entry, block)));
 	x86_test_rr(b, 1, RDX, RDX);
 	miss[1] = x86_jcc32(b, CC_E, NULL);
@@ -274,7 +281,7 @@ static void jump_cache(struct tctx *t)
 	x86_jmp_r(b, RDX);
 	if (b->overflow)
 		return;
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 4; k++)
 		x86_patch_rel32(miss[k], b->p);
 	write_back(t);
 	x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
@@ -320,8 +327,9 @@ static void call_fn(struct tctx *t, const struct rv_insn *i, const void *fn)
 
 /* The soft-TLB hit of mmu.c inline: the entry for va's page in tlb (whose
  * fast-path rules, page flags included, mmu.c decides when it fills it),
- * and natural alignment; anything else goes to stub s, which runs the
- * instruction in jit_op. Leaves the host address in rax. */
+ * keyed with the data context's tag (cpu.h), and natural alignment;
+ * anything else goes to stub s, which runs the instruction in jit_op.
+ * Leaves the host address in rax. */
 static void tlb_lookup(struct tctx *t, struct stub *s, const struct rv_insn *i, size_t tlb_off,
 		       unsigned size)
 {
@@ -354,6 +362,9 @@ static void tlb_lookup(struct tctx *t, struct stub *s, const struct rv_insn *i, 
 		x86_imul_rri(b, 0, RCX, RCX, (int32_t)sizeof(struct rv_tlb_entry));
 		vpn = x86_mi(RBX, RCX, (int32_t)(tlb_off + offsetof(struct rv_tlb_entry, vpn)));
 	}
+	/* the key: the page number with the data context's tag in its top
+	 * bits (cpu.h), which the index above never reads */
+	x86_alu_rm(b, 1, ALU_OR, RDX, HF(tlb_dtag));
 	addend = vpn;
 	addend.disp += (int32_t)(offsetof(struct rv_tlb_entry, addend) - offsetof(struct rv_tlb_entry, vpn));
 	x86_alu_rm(b, 1, ALU_CMP, RDX, vpn);
