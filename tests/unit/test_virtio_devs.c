@@ -17,6 +17,7 @@
 #include "dev/virtio.h"
 #include "host/console.h"
 #include "host/loop.h"
+#include "unit_net.h"
 #include "vm.h"
 
 #define RAM_BASE 0x80000000ULL
@@ -428,13 +429,7 @@ static void test_net_tcp(void)
 	len = tcp_request(host(BUF + 0x30000), port, 1001, their, 0x18, 4000, 1000);
 	offer(1, 1, BUF + 0x30000, len, false, true);
 	CHECK("net-tso-tx-completes", wait_used(1, NULL, 2000) == 0);
-	while (cs >= 0 && n < 4000) {
-		struct pollfd pf = { .fd = cs, .events = POLLIN };
-		ssize_t r;
-		if (poll(&pf, 1, 2000) <= 0 || (r = read(cs, got + n, sizeof(got) - n)) <= 0)
-			break;
-		n += (unsigned)r;
-	}
+	n = (unsigned)unit_read_all(cs, got, 4000, 2000);
 	for (unsigned i = 0; i < n; i++)
 		same &= got[i] == (uint8_t)(0x30 + i);
 	CHECK("net-tso-data", n == 4000 && same);
