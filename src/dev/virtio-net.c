@@ -68,6 +68,7 @@ struct net_hdr {
 /* Frames and bytes one way. */
 struct net_counts {
 	uint64_t frames, bytes, dropped;
+	uint64_t tso;            /* transmit: TSO requests sent (whole or cut) */
 };
 
 struct held_frame {
@@ -179,6 +180,7 @@ static void net_stats(void *opaque, const struct stats_sink *s)
 	stats_put(s, "tx-frames", n->tx_count.frames);
 	stats_put(s, "tx-bytes", n->tx_count.bytes);
 	stats_put(s, "tx-dropped", n->tx_count.dropped);
+	stats_put(s, "tx-tso", n->tx_count.tso);
 }
 
 /* Back end callbacks, on the I/O thread. */
@@ -328,6 +330,8 @@ static void net_send_request(struct vnet *n, const struct virtq_req *r, struct n
 		if (!n->tso_seen++)
 			debug("virtio-net: first TSO frame, %zu bytes, mss %u", len, h.gso_size);
 		err = send_tso4(&o, n->frame, len, h.gso_size);
+		if (!err)
+			c->tso++;
 	} else if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
 		/* 5.1.6.2: checksum from csum_start to the end, stored at
 		 * csum_start + csum_offset (which holds the pseudo-header
@@ -372,6 +376,7 @@ static void net_transmit(struct vnet *n)
 		n->tx_count.frames += c.frames;
 		n->tx_count.bytes += c.bytes;
 		n->tx_count.dropped += c.dropped;
+		n->tx_count.tso += c.tso;
 		n->inflight = 0;
 		pthread_cond_broadcast(&n->idle);
 		virtio_notify(d, TXQ);
