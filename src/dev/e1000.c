@@ -33,6 +33,7 @@
 #include "../stats.h"
 #include "../vm.h"
 #include "../vmstate.h"
+#include "netoffload.h"
 #include "pci.h"
 
 #define MMIO_SIZE 0x20000
@@ -456,42 +457,13 @@ static void e1000_bar_write(void *opaque, int bar, uint64_t off, uint64_t val, u
 
 /* --- checksums and segmentation ----------------------------------------------- */
 
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* Checksum insertion of 3.3.6: sum from css to cse (0: the end), the
  * result at cso; the driver seeded the field (pseudo-header sum). */
 static void insert_csum(uint8_t *f, size_t len, unsigned css, unsigned cso, unsigned cse)
 {
 	size_t end = cse && cse < len ? cse + 1u : len;
 
-	if (css >= end || cso + 2 > len)
-		return;
-	put_be16(f + cso, csum_fold(csum_add(0, f + css, end - css)));
+	(void)net_csum_insert(f, len, css, end, cso);   /* out of the frame: left alone */
 }
 
 static void send_frame(struct e1000 *e, uint8_t *f, size_t len)
@@ -506,85 +478,26 @@ static void send_frame(struct e1000 *e, uint8_t *f, size_t len)
 	e->counts.tx_bytes += len;
 }
 
-/* An IPv4 TCP segment of any size, sent as one frame to a back end that
- * is an IP stack (net.h): the guest's header with its total length and
- * both checksums filled in, as segmentation would give the first segment,
- * the flags of the whole (FIN, PSH as the last segment would have them). */
-static void send_whole_tcp4(struct e1000 *e, uint8_t *f, size_t len)
+static void send_segment(void *opaque, uint8_t *f, size_t len)
 {
-	const struct tx_context *c = &e->ctx;
-	unsigned ipcss = c->ipcss, tucss = c->tucss;
-	uint32_t sum;
-
-	put_be16(f + ipcss + 2, (uint16_t)(len - ipcss));
-	put_be16(f + ipcss + 10, 0);
-	put_be16(f + ipcss + 10, csum_fold(csum_add(0, f + ipcss, (f[ipcss] & 15) * 4u)));
-	put_be16(f + tucss + 16, 0);
-	sum = csum_add(0, f + tucss, len - tucss);
-	sum = csum_add(sum, f + ipcss + 12, 8);
-	sum += 6 + (uint32_t)(len - tucss);
-	put_be16(f + tucss + 16, csum_fold(sum));
-	send_frame(e, f, len);
+	send_frame(opaque, f, len);
 }
 
-/* TCP segmentation (3.5): the header of hdr_len bytes repeated before
- * every mss bytes of payload, IPv4 total length, identification and header
- * checksum, TCP sequence number, flags and checksum redone per segment. */
+/* TCP segmentation (3.5) in netoffload.c: the header of hdr_len bytes
+ * repeated before every mss bytes of payload; to a back end that is an IP
+ * stack (net.h) the segment goes whole. */
 static void send_tso(struct e1000 *e, uint8_t *f, size_t len)
 {
 	const struct tx_context *c = &e->ctx;
-	unsigned hl = c->hdr_len, ipcss = c->ipcss, tucss = c->tucss;
-	size_t payload, off = 0;
-	uint32_t seq;
-	uint16_t ipid;
-	bool ipv4 = c->tucmd & TUCMD_IP, tcp = c->tucmd & TUCMD_TCP;
+	struct net_tso t = { .ipcss = c->ipcss, .tucss = c->tucss, .hdr_len = c->hdr_len,
+			     .mss = c->mss, .ipv4 = c->tucmd & TUCMD_IP };
 
-	if (hl > len || c->mss == 0 || tucss + 20 > hl || ipcss + 20 > hl || hl + c->mss > sizeof(e->seg) ||
-	    !tcp) {
+	if (!(c->tucmd & TUCMD_TCP) ||
+	    net_tso_send(e->be, f, len, &t, e->seg, sizeof(e->seg), send_segment, e) < 0) {
 		e->counts.tx_dropped++;
 		return;
 	}
 	e->counts.tx_tso++;
-	payload = len - hl;
-	if (ipv4 && e->be->takes_large_tcp4 && len <= NET_MAX_FRAME &&
-	    hl - ipcss + payload <= 0xffff) {
-		send_whole_tcp4(e, f, len);
-		return;
-	}
-	seq = (uint32_t)get_be16(f + tucss + 4) << 16 | get_be16(f + tucss + 6);
-	ipid = get_be16(f + ipcss + 4);
-	do {
-		size_t n = payload - off < c->mss ? payload - off : c->mss;
-		uint8_t *s = e->seg;
-		bool last = off + n >= payload;
-		uint32_t sum;
-		memcpy(s, f, hl);
-		memcpy(s + hl, f + hl + off, n);
-		if (ipv4) {
-			put_be16(s + ipcss + 2, (uint16_t)(hl - ipcss + n));
-			put_be16(s + ipcss + 4, ipid++);
-			put_be16(s + ipcss + 10, 0);
-			put_be16(s + ipcss + 10, csum_fold(csum_add(0, s + ipcss, (s[ipcss] & 15) * 4u)));
-		} else {
-			put_be16(s + ipcss + 4, (uint16_t)(hl - ipcss - 40 + n));   /* IPv6 payload length */
-		}
-		put_be16(s + tucss + 4, (uint16_t)((seq + off) >> 16));
-		put_be16(s + tucss + 6, (uint16_t)(seq + off));
-		if (!last)
-			s[tucss + 13] &= (uint8_t)~(0x01 | 0x08);   /* FIN, PSH only at the end */
-		/* the TCP checksum over the pseudo-header with this length */
-		put_be16(s + tucss + 16, 0);
-		sum = csum_add(0, s + tucss, hl - tucss + n);
-		if (ipv4) {
-			sum = csum_add(sum, s + ipcss + 12, 8);
-		} else {
-			sum = csum_add(sum, s + ipcss + 8, 32);
-		}
-		sum += 6 + (uint32_t)(hl - tucss + n);
-		put_be16(s + tucss + 16, csum_fold(sum));
-		send_frame(e, s, hl + n);
-		off += n;
-	} while (off < payload);
 }
 
 /* One complete frame assembled from its descriptors. */
@@ -599,7 +512,7 @@ static void frame_done(struct e1000 *e)
 	} else {
 		if (e->tx_popts & TXD_POPTS_IXSM) {
 			if (c->ipcso + 2u <= len)
-				put_be16(f + c->ipcso, 0);
+				net_put_be16(f + c->ipcso, 0);
 			insert_csum(f, len, c->ipcss, c->ipcso, c->ipcse);
 		}
 		if (e->tx_popts & TXD_POPTS_TXSM)
@@ -764,39 +677,23 @@ static void rx_checksum(struct e1000 *e, const uint8_t *f, size_t len, uint8_t *
 			uint8_t *errors)
 {
 	uint32_t rxcsum = R(e, RXCSUM);
-	const uint8_t *ip = f + 14, *l4;
-	unsigned ihl, tot, proto;
-	uint32_t sum;
+	unsigned r;
 
 	if (!(rxcsum & (RXCSUM_IPOFLD | RXCSUM_TUOFLD))) {
 		*status |= RXD_STAT_IXSM;
 		return;
 	}
-	if (len < 14 + 20 || get_be16(f + 12) != 0x0800 || ip[0] >> 4 != 4)
-		return;
-	ihl = (ip[0] & 15) * 4u;
-	tot = get_be16(ip + 2);
-	if (ihl < 20 || tot < ihl || tot > len - 14)
-		return;
-	if (rxcsum & RXCSUM_IPOFLD) {
+	r = net_rx_csum(f, len, rxcsum & RXCSUM_TUOFLD);
+	if ((rxcsum & RXCSUM_IPOFLD) && (r & NET_RX_IP)) {
 		*status |= RXD_STAT_IPCS;
-		if (csum_fold(csum_add(0, ip, ihl)))
+		if (r & NET_RX_IP_BAD)
 			*errors |= RXD_ERR_IPE;
 	}
-	proto = ip[9];
-	if (!(rxcsum & RXCSUM_TUOFLD) || (get_be16(ip + 6) & 0x3fff) || (proto != 6 && proto != 17))
-		return;
-	l4 = ip + ihl;
-	if (tot - ihl < (proto == 6 ? 20u : 8u))
-		return;
-	*status |= RXD_STAT_TCPCS;
-	if (proto == 17 && get_be16(l4 + 6) == 0)
-		return;                 /* UDP without a checksum */
-	sum = csum_add(0, l4, tot - ihl);
-	sum = csum_add(sum, ip + 12, 8);
-	sum += proto + (tot - ihl);
-	if (csum_fold(sum))
-		*errors |= RXD_ERR_TCPE;
+	if (r & NET_RX_L4) {
+		*status |= RXD_STAT_TCPCS;
+		if (r & NET_RX_L4_BAD)
+			*errors |= RXD_ERR_TCPE;
+	}
 }
 
 static bool can_receive(struct e1000 *e)
@@ -831,7 +728,7 @@ static void receive(struct e1000 *e, const uint8_t *frame, size_t len)
 	}
 	/* 3.2.3.1: the packet checksum, the one's complement sum from
 	 * RXCSUM.PCSS to the end (the CRC too when it is not stripped) */
-	pcsum = (uint8_t)R(e, RXCSUM) < len ? (uint16_t)~csum_fold(csum_add(0, buf + (uint8_t)R(e, RXCSUM),
+	pcsum = (uint8_t)R(e, RXCSUM) < len ? (uint16_t)~net_csum_fold(net_csum_add(0, buf + (uint8_t)R(e, RXCSUM),
 						len - (uint8_t)R(e, RXCSUM))) : 0;
 	/* 3.2.3: the frame spans as many buffers as it needs; EOP on the last. */
 	if (rx_free(e) < (len + bsize - 1) / bsize) {

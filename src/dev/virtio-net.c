@@ -9,12 +9,15 @@
  * read nor run (tap frames wait in the kernel, slirp's sockets and timers
  * wait too) and nothing is transmitted.
  *
- * Offloads: the guest may leave TCP/UDP checksums (VIRTIO_NET_F_CSUM) and
- * TCPv4 segmentation (HOST_TSO4) to us; we finish both here, in native code,
- * so back ends only ever see ordinary, checksummed Ethernet frames. That
- * spares a software-CPU guest most of its per-packet work. Received frames
- * are marked DATA_VALID (GUEST_CSUM): they come from the host's stack,
- * not from a wire, and their checksums are already right. */
+ * Offloads (5.1.3, 5.1.6.2): the guest may leave TCP/UDP checksums
+ * (VIRTIO_NET_F_CSUM) and TCPv4 segmentation (HOST_TSO4) to us; we finish
+ * both in native code (netoffload.c, shared with the e1000). A back end
+ * that is an IP stack (slirp, net.h takes_large_tcp4) gets the guest's
+ * whole TSO segment in one frame, so it acknowledges it once, not once per
+ * MSS; a wire (tap) gets MTU-sized segments. Received frames are marked
+ * DATA_VALID (GUEST_CSUM) when their checksum is known good: all of
+ * slirp's, which its own stack built, and those we verified. No HOST_TSO6,
+ * ECN, GUEST_TSO4 or MRG_RXBUF: slirp hands us MTU-sized frames anyway. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@
 #include <unistd.h>
 
 #include "../host/net.h"
+#include "netoffload.h"
 #include "../stats.h"
 #include "../vm.h"
 #include "../vmstate.h"
@@ -64,6 +68,7 @@ struct net_hdr {
 /* Frames and bytes one way. */
 struct net_counts {
 	uint64_t frames, bytes, dropped;
+	uint64_t tso;            /* transmit: TSO requests sent (whole or cut) */
 };
 
 struct held_frame {
@@ -175,6 +180,7 @@ static void net_stats(void *opaque, const struct stats_sink *s)
 	stats_put(s, "tx-frames", n->tx_count.frames);
 	stats_put(s, "tx-bytes", n->tx_count.bytes);
 	stats_put(s, "tx-dropped", n->tx_count.dropped);
+	stats_put(s, "tx-tso", n->tx_count.tso);
 }
 
 /* Back end callbacks, on the I/O thread. */
@@ -189,6 +195,13 @@ static bool net_can_receive(void *opaque)
 	return ok;
 }
 
+static bool rx_l4_csum_good(const uint8_t *frame, size_t len)
+{
+	unsigned r = net_rx_csum(frame, len, true);
+
+	return (r & NET_RX_L4) && !(r & (NET_RX_IP_BAD | NET_RX_L4_BAD));
+}
+
 /* Lock held: one frame into the next receive buffer. */
 static void deliver(struct vnet *n, const uint8_t *frame, size_t len)
 {
@@ -197,7 +210,11 @@ static void deliver(struct vnet *n, const uint8_t *frame, size_t len)
 	uint8_t hdr[HDR_LEN] = { [10] = 1 };
 	uint32_t used = 0;
 
-	if (virtio_has_feature(d, VIRTIO_NET_F_GUEST_CSUM))
+	/* 5.1.6.4: DATA_VALID only for a checksum known good: every frame
+	 * of a back end that builds its own (slirp), else a TCP/UDP one we
+	 * checked here, in native code; the rest the guest checks itself. */
+	if (virtio_has_feature(d, VIRTIO_NET_F_GUEST_CSUM) &&
+	    (n->be->rx_csum_valid || rx_l4_csum_good(frame, len)))
 		hdr[0] = VIRTIO_NET_HDR_F_DATA_VALID;
 	if (virtio_pop(d, RXQ, &n->rx_req) != 1) {
 		n->rx_count.dropped++;
@@ -250,107 +267,46 @@ static void deliver_held(struct vnet *n)
 	n->nr_held = 0;
 }
 
-/* ---- transmit offloads ------------------------------------------------ */
+/* ---- transmit offloads (netoffload.c) --------------------------------- */
 
-static uint16_t get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static void put_be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	put_be16(p, (uint16_t)(v >> 16));
-	put_be16(p + 2, (uint16_t)v);
-}
+/* One request's frames on their way to the back end. */
+struct tx_out {
+	struct vnet *n;
+	struct net_counts *c;
+	int err;
+};
 
-/* RFC 1071 ones'-complement sum of big-endian 16-bit words. */
-static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len)
+static void send_frame(void *opaque, uint8_t *buf, size_t len)
 {
-	for (; len > 1; p += 2, len -= 2)
-		sum += get_be16(p);
-	if (len)
-		sum += (uint64_t)p[0] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static int send_frame(struct vnet *n, uint8_t *buf, size_t len, struct net_counts *c)
-{
+	struct tx_out *o = opaque;
 	struct iovec iov = { buf, len };
-	int err = n->be->ops->send(n->be, &iov, 1);
 
-	if (!err) {
-		c->frames++;
-		c->bytes += len;
-	}
-	return err;
+	if (o->err)
+		return;         /* a segment was lost: the request is dropped */
+	if ((o->err = o->n->be->ops->send(o->n->be, &iov, 1)))
+		return;
+	o->c->frames++;
+	o->c->bytes += len;
 }
 
-/* 5.1.6.2 GSO_TCPV4: cut one TCP/IPv4 super-frame into gso_size pieces,
- * each a complete frame with its own IP id, length, sequence number and
- * checksums. Malformed headers: the frame is dropped. */
-static int send_tso4(struct vnet *n, const uint8_t *f, size_t len, unsigned mss,
-		     struct net_counts *c)
+/* 5.1.6.2 GSO_TCPV4: the headers are read from the frame itself (hdr_len
+ * is only a hint without GUEST_HDRLEN) and must be Ethernet II, IPv4, TCP,
+ * all inside the frame; gso_size is the MSS. Malformed: dropped. */
+static int send_tso4(struct tx_out *o, uint8_t *f, size_t len, unsigned mss)
 {
-	const uint8_t *ip = f + ETH_HLEN, *tcp;
-	size_t ihl, doff, hlen, payload;
-	uint32_t seq;
-	uint16_t id;
-	uint8_t flags;
+	const uint8_t *ip = f + ETH_HLEN;
+	struct net_tso t = { .ipcss = ETH_HLEN, .mss = mss, .ipv4 = true };
 
-	if (mss == 0 || len < ETH_HLEN + 20 || get_be16(f + 12) != 0x0800 || (ip[0] >> 4) != 4 ||
+	if (len < ETH_HLEN + 20 || net_get_be16(f + 12) != 0x0800 || (ip[0] >> 4) != 4 ||
 	    ip[9] != 6)
 		return -EINVAL;
-	ihl = (size_t)(ip[0] & 15) * 4;
-	if (ihl < 20 || len < ETH_HLEN + ihl + 20)
+	t.tucss = ETH_HLEN + (ip[0] & 15) * 4u;
+	if (t.tucss + 20 > len)
 		return -EINVAL;
-	tcp = ip + ihl;
-	doff = (size_t)(tcp[12] >> 4) * 4;
-	hlen = ETH_HLEN + ihl + doff;
-	if (doff < 20 || hlen > len)
+	t.hdr_len = t.tucss + (f[t.tucss + 12] >> 4) * 4u;
+	if (net_tso_send(o->n->be, f, len, &t, o->n->seg, sizeof(o->n->seg), send_frame, o) < 0)
 		return -EINVAL;
-	payload = len - hlen;
-	seq = get_be32(tcp + 4);
-	id = get_be16(ip + 4);
-	flags = tcp[13];
-	for (size_t off = 0, i = 0; off < payload || (payload == 0 && i == 0); i++) {
-		size_t chunk = payload - off < mss ? payload - off : mss;
-		uint8_t *s = n->seg, *sip = s + ETH_HLEN, *stcp = sip + ihl;
-		uint16_t tcp_len = (uint16_t)(doff + chunk);
-		uint64_t sum;
-
-		memcpy(s, f, hlen);
-		memcpy(s + hlen, f + hlen + off, chunk);
-		put_be16(sip + 2, (uint16_t)(ihl + tcp_len));
-		put_be16(sip + 4, (uint16_t)(id + i));
-		put_be16(sip + 10, 0);
-		put_be16(sip + 10, csum_fold(csum_add(0, sip, ihl)));
-		put_be32(stcp + 4, seq + (uint32_t)off);
-		/* FIN and PSH belong to the last piece, CWR to the first. */
-		stcp[13] = flags;
-		if (off + chunk < payload)
-			stcp[13] &= (uint8_t)~0x09;
-		if (i > 0)
-			stcp[13] &= (uint8_t)~0x80;
-		put_be16(stcp + 16, 0);
-		sum = csum_add(0, sip + 12, 8);  /* pseudo header: addresses, */
-		sum += 6 + tcp_len;              /* protocol, TCP length */
-		sum = csum_add(sum, stcp, tcp_len);
-		put_be16(stcp + 16, csum_fold(sum));
-		if (send_frame(n, s, hlen + chunk, c))
-			return -EIO;
-		off += chunk;
-		if (payload == 0)
-			break;
-	}
-	return 0;
+	return o->err;
 }
 
 /* One transmit request, without the device lock: strip the virtio header,
@@ -359,6 +315,7 @@ static int send_tso4(struct vnet *n, const uint8_t *f, size_t len, unsigned mss,
 static void net_send_request(struct vnet *n, const struct virtq_req *r, struct net_counts *c)
 {
 	struct net_hdr h;
+	struct tx_out o = { n, c, 0 };
 	size_t len;
 	int err = -EINVAL;
 
@@ -372,19 +329,19 @@ static void net_send_request(struct vnet *n, const struct virtq_req *r, struct n
 	if (h.gso_type == VIRTIO_NET_HDR_GSO_TCPV4) {
 		if (!n->tso_seen++)
 			debug("virtio-net: first TSO frame, %zu bytes, mss %u", len, h.gso_size);
-		err = send_tso4(n, n->frame, len, h.gso_size, c);
+		err = send_tso4(&o, n->frame, len, h.gso_size);
+		if (!err)
+			c->tso++;
 	} else if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
-		if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-			/* 5.1.6.2: checksum from csum_start to the end, stored
-			 * at csum_start + csum_offset (which holds the
-			 * pseudo-header sum already). */
-			size_t start = h.csum_start, at = (size_t)h.csum_start + h.csum_offset;
-			/* The 2-byte field must fit: len < 2 would wrap len - 2. */
-			if (len < 2 || start >= len || at > len - 2)
-				goto drop;
-			put_be16(n->frame + at, csum_fold(csum_add(0, n->frame + start, len - start)));
-		}
-		err = send_frame(n, n->frame, len, c);
+		/* 5.1.6.2: checksum from csum_start to the end, stored at
+		 * csum_start + csum_offset (which holds the pseudo-header
+		 * sum already); a field outside the frame: dropped. */
+		if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+		    net_csum_insert(n->frame, len, h.csum_start, len,
+				    (size_t)h.csum_start + h.csum_offset))
+			goto drop;
+		send_frame(&o, n->frame, len);
+		err = o.err;
 	}
 drop:
 	if (err)
@@ -419,6 +376,7 @@ static void net_transmit(struct vnet *n)
 		n->tx_count.frames += c.frames;
 		n->tx_count.bytes += c.bytes;
 		n->tx_count.dropped += c.dropped;
+		n->tx_count.tso += c.tso;
 		n->inflight = 0;
 		pthread_cond_broadcast(&n->idle);
 		virtio_notify(d, TXQ);

@@ -39,6 +39,10 @@ struct net_backend {
 	 * for the guest may then hand over the guest's whole segment: the
 	 * stack acknowledges it once instead of once per MSS. */
 	bool takes_large_tcp4;
+	/* Set by the back end: the frames it delivers carry correct
+	 * checksums, as its own IP stack made them (slirp), so a card may
+	 * tell the guest not to check them again. */
+	bool rx_csum_valid;
 };
 
 #define NET_MAX_FRAME 65536

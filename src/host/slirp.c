@@ -318,6 +318,9 @@ struct net_backend *slirp_open(const char *options)
 	/* libslirp's ip_input takes any IPv4 length (only its IPv6 input
 	 * checks the MTU), its tcp_input any segment inside the window. */
 	u->be.takes_large_tcp4 = true;
+	/* Its ip_output, tcp_output, udp_output and icmp code fill in every
+	 * checksum of what it sends the guest. */
+	u->be.rx_csum_valid = true;
 	opts = strdup(options ? options : "");
 	for (opt = strtok_r(opts, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
 		int err = -EINVAL;

@@ -13,9 +13,10 @@ $(FUZZ_BIN)/fuzz_virtq: tests/fuzz/fuzz_virtq.c $(FUZZ_CORE_DEPS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_virtq.c $(FUZZ_CORE)
 
-$(FUZZ_BIN)/fuzz_net_tx: tests/fuzz/fuzz_net_tx.c src/dev/virtio-net.c src/host/net.h $(FUZZ_CORE_DEPS)
+$(FUZZ_BIN)/fuzz_net_tx: tests/fuzz/fuzz_net_tx.c src/dev/virtio-net.c src/dev/netoffload.c src/dev/netoffload.h \
+                         src/host/net.h $(FUZZ_CORE_DEPS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_net_tx.c $(FUZZ_CORE)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_net_tx.c src/dev/netoffload.c $(FUZZ_CORE)
 
 FUZZ_MMIO_SRCS := src/dev/virtio.c src/dev/virtio-mmio.c src/dev/virtio-rng.c src/vm.c src/vmstate.c src/mem.c \
                   src/util.c tests/fuzz/fuzz_vm_stubs.c
@@ -42,9 +43,10 @@ $(FUZZ_BIN)/fuzz_ahci: tests/fuzz/fuzz_ahci.c src/dev/ahci.c src/dev/pci.h $(FUZ
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_ahci.c $(FUZZ_AHCI_SRCS) -lfdt -lnbd
 
 # The e1000 rings (e1000.c included whole, a back end that swallows frames).
-$(FUZZ_BIN)/fuzz_e1000: tests/fuzz/fuzz_e1000.c src/dev/e1000.c src/dev/pci.h $(FUZZ_AHCI_SRCS) src/vm.h
+$(FUZZ_BIN)/fuzz_e1000: tests/fuzz/fuzz_e1000.c src/dev/e1000.c src/dev/netoffload.c src/dev/netoffload.h \
+                        src/dev/pci.h $(FUZZ_AHCI_SRCS) src/vm.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_e1000.c $(FUZZ_AHCI_SRCS) -lfdt -lnbd
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_e1000.c src/dev/netoffload.c $(FUZZ_AHCI_SRCS) -lfdt -lnbd
 
 ifneq ($(shell command -v $(FUZZ_CC) 2>/dev/null),)
 TEST_TARGETS += $(FUZZ_BIN)/fuzz_virtq $(FUZZ_BIN)/fuzz_net_tx $(FUZZ_BIN)/fuzz_virtio_mmio \

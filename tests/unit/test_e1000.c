@@ -19,6 +19,7 @@
 
 #include "dev/pci.h"
 #include "stats.h"
+#include "unit_net.h"
 #include "vm.h"
 #include "vmstate.h"
 
@@ -377,13 +378,7 @@ int main(void)
 		}
 		frames = stat(dev, "tx-frames");
 		wr(0x3818, 4);
-		while (cs >= 0 && n < 4000) {
-			struct pollfd pf = { .fd = cs, .events = POLLIN };
-			ssize_t r;
-			if (poll(&pf, 1, 2000) <= 0 || (r = read(cs, got + n, sizeof(got) - n)) <= 0)
-				break;
-			n += (unsigned)r;
-		}
+		n = (unsigned)unit_read_all(cs, got, 4000, 2000);
 		for (unsigned i = 0; i < n; i++)
 			same &= got[i] == (uint8_t)(0x30 + i);
 		CHECK("e1000-tso-data", n == 4000 && same);

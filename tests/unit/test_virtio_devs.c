@@ -1,7 +1,11 @@
 /* virtio-rng, virtio-net (libslirp back end) and virtio-console through the
  * virtio-mmio transport, driven as a guest driver would: queues in a RAM
- * array, completions from the devices' threads. */
+ * array, completions from the devices' threads. virtio-net also through a
+ * real TCP connection via slirp to a host socket: checksum completion
+ * (NEEDS_CSUM), DATA_VALID on what slirp sends, a TSO frame slirp takes
+ * whole and acknowledges once, and hostile headers dropped. */
 #include <arpa/inet.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +17,7 @@
 #include "dev/virtio.h"
 #include "host/console.h"
 #include "host/loop.h"
+#include "unit_net.h"
 #include "vm.h"
 
 #define RAM_BASE 0x80000000ULL
@@ -283,6 +288,161 @@ static void test_net(void)
 	}
 }
 
+/* ---- TCP through slirp ---------------------------------------------------- */
+
+static void put16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static unsigned get16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
+static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get16(p + 2); }
+
+static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		sum += i % 2 ? p[i] : (uint32_t)p[i] << 8;
+	while (sum > 0xffff)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+/* At f: the virtio_net_hdr, then a TCP/IPv4 frame from 10.0.2.15:40000
+ * to 10.0.2.2:port with payload bytes 0x30 + i. The IP checksum is done;
+ * the TCP one left to the device (NEEDS_CSUM: the field holds the
+ * pseudo-header sum), with TSO when mss is not 0. Returns the length. */
+static uint32_t tcp_request(uint8_t *f, int port, uint32_t seq, uint32_t ack, uint8_t flags,
+			    unsigned payload, unsigned mss)
+{
+	uint8_t *e = f + 12, *ip = e + 14, *tcp = ip + 20;
+	struct { uint8_t flags, gso; uint16_t hdr_len, gso_size, start, off, nb; } h = {
+		1, mss ? 1 : 0, 54, (uint16_t)mss, 34, 16, 0 };
+
+	memcpy(f, &h, 12);
+	memcpy(e, (uint8_t[]){ 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
+			       0x08, 0x00 }, 14);
+	memset(ip, 0, 40);
+	ip[0] = 0x45;
+	put16(ip + 2, 40 + payload);
+	put16(ip + 4, 7);
+	ip[8] = 64;
+	ip[9] = 6;
+	memcpy(ip + 12, (uint8_t[]){ 10, 0, 2, 15, 10, 0, 2, 2 }, 8);
+	put16(ip + 10, (uint16_t)~sum16(0, ip, 20));
+	put16(tcp, 40000);
+	put16(tcp + 2, (unsigned)port);
+	put16(tcp + 4, seq >> 16);
+	put16(tcp + 6, seq & 0xffff);
+	put16(tcp + 8, ack >> 16);
+	put16(tcp + 10, ack & 0xffff);
+	tcp[12] = 5 << 4;
+	tcp[13] = flags;
+	put16(tcp + 14, 65535);
+	for (unsigned i = 0; i < payload; i++)
+		tcp[20 + i] = (uint8_t)(0x30 + i);
+	put16(tcp + 16, sum16(sum16(0, ip + 12, 8) + 6 + 20 + payload, NULL, 0));
+	return 12 + 54 + payload;
+}
+
+/* The next received frame (after its virtio_net_hdr), or NULL; rx
+ * buffers are 8 slots of 2 KiB at BUF, reposted as they are used. */
+static uint8_t *next_rx(uint8_t *hdr_flags)
+{
+	uint32_t id;
+	int len = wait_used(0, &id, 3000);
+
+	if (len < 12 + 54 || id >= 8)
+		return NULL;
+	*hdr_flags = host(BUF + 0x800ULL * id)[0];
+	memcpy(host(BUF + 0x10000), host(BUF + 0x800ULL * id), (size_t)len);
+	offer(0, id, BUF + 0x800ULL * id, 0x800, true, true);
+	return host(BUF + 0x10000 + 12);
+}
+
+static void test_net_tcp(void)
+{
+	struct dev_params p = { .irq = -1, .arg = "user" };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	int ls = socket(AF_INET, SOCK_STREAM, 0), cs = -1, port;
+	uint8_t *tx, *f, fl = 0, got[8192];
+	uint32_t lo, their, len;
+	unsigned n = 0;
+	bool same = true, ok = true;
+
+	if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) || listen(ls, 1) ||
+	    getsockname(ls, (struct sockaddr *)&sa, &sl)) {
+		printf("SKIP net-tcp: no loopback socket\n");
+		return;
+	}
+	port = ntohs(sa.sin_port);
+	new_vm();
+	tx = host(BUF + 0x20000);
+	CHECK("net-tcp-create", vm_create_device(&vm, "virtio-net", &p) == 0);
+	CHECK("net-tcp-init", driver_init(VIRTIO_ID_NET, 2, &lo));
+	CHECK("net-offload-features", (lo & 1) && (lo & 2) && (lo & (1u << 11)));
+	for (unsigned i = 0; i < 8; i++)
+		offer(0, i, BUF + 0x800ULL * i, 0x800, true, i == 7);
+	/* slirp learns our address from the ARP request */
+	memset(tx, 0, 12);
+	len = (uint32_t)build_arp(tx + 12);
+	offer(1, 0, BUF + 0x20000, 12 + len, false, true);
+	CHECK("net-tcp-arp", wait_used(1, NULL, 2000) == 0 && next_rx(&fl) && fl == 2);
+	/* Hostile headers, each dropped (the request completes, nothing is
+	 * sent; the connection below shows the device still works): no MSS,
+	 * csum_start/csum_offset past the frame, a GSO type not offered
+	 * (TCPv6, ECN), a TCP header past the frame. */
+	for (unsigned i = 0; i < 6; i++) {
+		uint8_t *r = host(BUF + 0x20000 + 0x2000ULL * (i + 1));
+		len = tcp_request(r, port, 1000, 0, 0x02, 100, 536);
+		switch (i) {
+		case 0: r[4] = r[5] = 0; break;                    /* gso_size 0 */
+		case 1: r[1] = 0; r[6] = 0xff; r[7] = 0xff; break;   /* csum_start */
+		case 2: r[1] = 0; r[8] = 0xf0; r[9] = 0xff; break;   /* csum_offset */
+		case 3: r[1] = 4; break;                             /* TCPV6 */
+		case 4: r[1] = 0x81; break;                          /* TCPV4 | ECN */
+		case 5: len = 12 + 14 + 24; break;                   /* no room for TCP */
+		}
+		offer(1, i + 1, BUF + 0x20000 + 0x2000ULL * (i + 1), len, false, true);
+		ok &= wait_used(1, NULL, 2000) == 0;
+	}
+	CHECK("net-hostile-headers-dropped", ok && wait_used(0, NULL, 200) < 0);
+	/* SYN with its checksum left to the device: slirp answers only a
+	 * correct one, and marks nothing it sends as unchecked */
+	len = tcp_request(tx, port, 1000, 0, 0x02, 0, 0);
+	offer(1, 0, BUF + 0x20000, len, false, true);
+	f = next_rx(&fl);
+	CHECK("net-tcp-synack-after-csum-offload",
+	      f && get16(f + 12) == 0x0800 && f[14 + 9] == 6 && f[14 + 20 + 13] == 0x12 &&
+		      get32(f + 14 + 20 + 8) == 1001);
+	CHECK("net-rx-data-valid", f && fl == 2);
+	wait_used(1, NULL, 2000);
+	if (!f)
+		goto done;
+	their = get32(f + 14 + 20 + 4) + 1;
+	cs = accept(ls, NULL, NULL);
+	len = tcp_request(tx, port, 1001, their, 0x10, 0, 0);
+	offer(1, 0, BUF + 0x20000, len, false, true);
+	wait_used(1, NULL, 2000);
+	/* 4000 bytes in one TSO request, MSS 1000 */
+	len = tcp_request(host(BUF + 0x30000), port, 1001, their, 0x18, 4000, 1000);
+	offer(1, 1, BUF + 0x30000, len, false, true);
+	CHECK("net-tso-tx-completes", wait_used(1, NULL, 2000) == 0);
+	n = (unsigned)unit_read_all(cs, got, 4000, 2000);
+	for (unsigned i = 0; i < n; i++)
+		same &= got[i] == (uint8_t)(0x30 + i);
+	CHECK("net-tso-data", n == 4000 && same);
+	/* Whole: slirp's first acknowledgement covers all of it (segmented,
+	 * it acknowledges a segment or two at a time). */
+	f = next_rx(&fl);
+	CHECK("net-tso-whole-acked-once", f && f[14 + 20 + 13] & 0x10 && get32(f + 14 + 20 + 8) == 5001);
+done:
+	if (cs >= 0)
+		close(cs);
+	close(ls);
+}
+
 static void test_console(void)
 {
 	struct dev_params p = { .irq = -1 };
@@ -340,6 +500,7 @@ int main(void)
 {
 	test_rng();
 	test_net();
+	test_net_tcp();
 	test_console();
 	unit_vm_free(&vm);
 	return failures ? 1 : 0;
