@@ -321,6 +321,8 @@ void rv_dirty_rearm(struct rv_cpu *m);
 /* --- interface used by the board and devices --- */
 
 void hart_init(struct hart *h, struct rv_cpu *m, int id, bool para);
+/* WFI, once its privilege checks passed (both engines). */
+void hart_wfi(struct hart *h);
 void hart_reset(struct hart *h, uint64_t pc);
 /* All state as at power-on (system reset). */
 void hart_power_on(struct hart *h);

@@ -428,9 +428,7 @@ void hart_run(struct hart *h, int64_t budget)
 		/* 3.1.6.5: TW traps WFI below M; U-mode WFI is illegal with S present */
 		if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MSTATUS_TW)))
 			ILLEGAL();
-		h->stats.wfi++;
-		if (!(atomic_load(&h->mip) & h->mie))
-			atomic_store(&h->state, HART_WFI);
+		hart_wfi(h);
 		JUMP(PC + 4);
 	op_SFENCE_VMA:
 		if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MSTATUS_TVM)))

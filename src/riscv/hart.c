@@ -1,4 +1,5 @@
 /* Hart creation and reset state (privileged spec 3.4: reset). */
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,4 +73,24 @@ void hart_reset(struct hart *h, uint64_t pc)
 	}
 	tlb_flush(h);
 	atomic_store(&h->state, HART_RUNNING);
+}
+
+/* WFI (privileged spec 3.3.3): the hart sleeps in its thread's idle wait
+ * (engine.c) until an interrupt is pending in mie. When one already is,
+ * the guest is polling with interrupts masked by mstatus (OpenSBI 1.1
+ * waits for an HSM start that way, with the MSIP of its cold-boot wake-up
+ * still pending) and WFI completes at once; the thread then yields the
+ * host CPU, because what it polls for is another hart's store, and that
+ * hart's thread may be waiting for this core. OpenSBI 1.1 publishes
+ * START_PENDING before it stores the start address (sbi_hsm_hart_start),
+ * so a poller that runs on while the starter's thread is preempted in
+ * between leaves for a stale address (seen as an intermittent hang of
+ * 8-hart boots on a loaded host). */
+void hart_wfi(struct hart *h)
+{
+	h->stats.wfi++;
+	if (!(atomic_load(&h->mip) & h->mie))
+		atomic_store(&h->state, HART_WFI);
+	else
+		sched_yield();
 }

@@ -192,9 +192,7 @@ int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj)
 		/* 3.1.6.5: TW traps WFI below M; U-mode WFI is illegal with S present */
 		if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MSTATUS_TW)))
 			ILLEGAL();
-		h->stats.wfi++;
-		if (!(atomic_load(&h->mip) & h->mie))
-			atomic_store(&h->state, HART_WFI);
+		hart_wfi(h);
 		JUMP(pc + 4);
 	case OP_SFENCE_VMA:
 		if (h->priv == PRV_U || (h->priv == PRV_S && (h->mstatus & MSTATUS_TVM)))
