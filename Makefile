@@ -6,7 +6,10 @@ CC      ?= gcc
 PKGS    := slirp libseccomp libzstd liblzma zlib libnbd
 # One package at a time: Debian's slirp.pc requires glib-2.0.pc, which
 # libslirp-dev does not pull in, and one failure would drop every library.
-PKG_LIBS := $(foreach p,$(PKGS),$(shell pkg-config --libs $(p) 2>/dev/null || echo -l$(p:lib%=%)))
+# Capstone (--cpu-trace's disassembler, src/riscv/jit/trace.c) only links:
+# its include directory holds headers named like Trevo's (riscv.h, x86.h),
+# and trace.c includes it as <capstone/capstone.h>.
+PKG_LIBS := $(foreach p,$(PKGS) capstone,$(shell pkg-config --libs $(p) 2>/dev/null || echo -l$(p:lib%=%)))
 CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
            $(foreach p,$(PKGS),$(shell pkg-config --cflags $(p) 2>/dev/null))
 LDLIBS  := -lfdt $(PKG_LIBS) -lm -lpthread

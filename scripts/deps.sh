@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config libfdt-dev libslirp-dev libseccomp-dev libzstd-
 gcc-riscv64-linux-gnu libc6-dev-riscv64-cross binutils-riscv64-linux-gnu
 opensbi qemu-system-misc qemu-system-x86 linux-source-6.1 busybox-static linux-image-amd64
 device-tree-compiler flex bison bc cpio lz4 xz-utils libssl-dev libelf-dev python3 iproute2
-e2fsprogs dpkg-dev clang kmod python3-matplotlib libnbd-dev nbdkit"
+e2fsprogs dpkg-dev clang kmod python3-matplotlib libnbd-dev nbdkit libcapstone-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

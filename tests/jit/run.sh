@@ -20,6 +20,19 @@ for t in lockstep emit; do
 	*) timeout 60 "$BUILD/tests/jit/$t" ;;
 	esac || echo "FAIL jit-$t-runner: exited $?"
 done
+# --cpu-trace: each translated block's guest instructions and its host code
+# disassembled (Capstone), under the sandbox as a user would run it.
+out=$(timeout 60 "$TREVO" run --cpu jit --cpu-trace --firmware "$ROOT/build/isa/except.elf" 2>&1 < /dev/null)
+rc=$?
+if [ $rc -ne 0 ]; then
+	echo "FAIL jit-cpu-trace: status $rc $(grep -m1 trevo: <<< "$out")"
+elif ! grep -q '^jit:   +000 [0-9a-f]* AUIPC' <<< "$out"; then
+	echo "FAIL jit-cpu-trace: no guest instruction lines"
+elif ! grep -Eq '^jit:   0x[0-9a-f]+  (sub|mov|cmp|jmp) ' <<< "$out"; then
+	echo "FAIL jit-cpu-trace: no host disassembly lines"
+else
+	echo "PASS jit-cpu-trace"
+fi
 # The other groups run on the default software CPU (the translator on
 # x86-64 hosts, cli.c); these run them again on the other one.
 export TREVO_REAL=$TREVO TREVO_CPU=interp

@@ -142,6 +142,8 @@ static int cache_init(struct jit *j, struct rv_cpu *m, int hart)
 	j->start = j->used = ((size_t)(b.p - j->rw) + 63) & ~(size_t)63;
 	j->enter = (uint64_t (*)(struct hart *, const void *))(void *)j->rx;
 	j->trace = m->vm->cfg->cpu_trace;
+	if (j->trace)
+		jit_trace_init();
 	return 0;
 }
 

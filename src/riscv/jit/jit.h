@@ -45,4 +45,10 @@ extern int jit_host_fma;
  * (both rx addresses); NULL when the cache is full. */
 void *jit_translate(struct jit *j, struct rv_block *b, bool linkable, void **body);
 
+/* --cpu-trace: print len bytes of host code (read at code) as the
+ * instructions they are at addr (Capstone, src/riscv/jit/trace.c). */
+void jit_trace_host(const uint8_t *code, size_t len, uint64_t addr);
+/* Set up the disassembler (jit_init, before seccomp). */
+void jit_trace_init(void);
+
 #endif

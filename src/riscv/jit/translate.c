@@ -1234,10 +1234,7 @@ void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **b
 			for (uint32_t k = 0; k <= blk->n; k++)
 				fprintf(stderr, "jit:   +%03x %08x %s\n", blk->insn[k].pc_off,
 					blk->insn[k].raw, rv_op_names[blk->insn[k].op]);
-			fprintf(stderr, "jit:   host:");
-			for (size_t k = 0; k < len; k++)
-				fprintf(stderr, "%s%02x", k % 32 ? "" : "\njit:   ", start[k]);
-			fprintf(stderr, "\n");
+			jit_trace_host(start, len, (uint64_t)(uintptr_t)ret);
 		}
 	}
 	free(t);
