@@ -68,6 +68,31 @@ void code_apply_dma(struct rv_cpu *m);
 struct rv_block *rv_find_block(struct hart *h, uint64_t pc, const void *const *labels,
 			       bool *cacheable);
 
+/* The block at pc through h's jump cache: a hit needs the entry's fetch
+ * tag to be the current context's or the shared one of global mappings
+ * (cpu.h); on a miss, rv_find_block, and the entry is filled unless the
+ * block is a page-crossing scratch one. *cacheable as rv_find_block's
+ * (true on a hit); NULL after a fetch fault. Both engines' dispatch. */
+static inline struct rv_block *jcache_find(struct hart *h, uint64_t pc, const void *const *labels,
+					   bool *cacheable)
+{
+	struct rv_jcache_entry *je = &h->jcache[(pc >> 1) & (JCACHE_SIZE - 1)];
+	struct rv_block *b;
+
+	if (__builtin_expect(je->va == pc && je->block &&
+			     (je->tag == h->tlb_xtag || je->tag == h->tlb_gxtag), 1)) {
+		*cacheable = true;
+		return je->block;
+	}
+	b = rv_find_block(h, pc, labels, cacheable);
+	if (b && *cacheable) {
+		je->va = pc;
+		je->tag = h->tlb_fetch_tag;
+		je->block = b;
+	}
+	return b;
+}
+
 /* REQ_WRITE_DROP: h's write mappings of code pages go (h's thread). */
 void code_drop_write_mappings(struct hart *h);
 uint8_t *mmu_fetch_page(struct hart *h, uint64_t pc, uint64_t *pa_out);

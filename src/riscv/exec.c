@@ -169,7 +169,6 @@ void hart_run(struct hart *h, int64_t budget)
 	h->reservation = ~0ULL;
 
 	for (;;) {
-		struct rv_jcache_entry *je;
 		bool cacheable = true;
 
 		if (unlikely(atomic_load_explicit(&h->attention, memory_order_relaxed))) {
@@ -183,24 +182,13 @@ void hart_run(struct hart *h, int64_t budget)
 		if (unlikely(h->budget <= 0 || atomic_load_explicit(&h->state, memory_order_relaxed) != HART_RUNNING))
 			break;
 		pc = h->pc;
-		je = &h->jcache[(pc >> 1) & (JCACHE_SIZE - 1)];
-		if (likely(je->va == pc && je->block &&
-			   (je->tag == h->tlb_xtag || je->tag == h->tlb_gxtag))) {
-			b = je->block;
-		} else {
-			b = rv_find_block(h, pc, labels, &cacheable);
-			if (!b) {
-				/* a fetch fault was taken; charge it, so that a trap
-				 * vector that faults itself still ends the slice */
-				h->budget--;
-				link_from = NULL;
-				continue;
-			}
-			if (cacheable) {
-				je->va = pc;
-				je->tag = h->tlb_fetch_tag;
-				je->block = b;
-			}
+		b = jcache_find(h, pc, labels, &cacheable);
+		if (!b) {
+			/* a fetch fault was taken; charge it, so that a trap
+			 * vector that faults itself still ends the slice */
+			h->budget--;
+			link_from = NULL;
+			continue;
 		}
 		if (link_from) {
 			if (cacheable && link_from != h->xblock && (link_from->pa >> 12) == (b->pa >> 12))

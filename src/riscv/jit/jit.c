@@ -208,7 +208,6 @@ void jit_run(struct hart *h, int64_t budget)
 	h->reservation = ~0ULL;
 
 	for (;;) {
-		struct rv_jcache_entry *je;
 		struct rv_block *b;
 		bool cacheable = true;
 		const void *code;
@@ -228,22 +227,11 @@ void jit_run(struct hart *h, int64_t budget)
 			     atomic_load_explicit(&h->state, memory_order_relaxed) != HART_RUNNING))
 			break;
 		pc = h->pc;
-		je = &h->jcache[(pc >> 1) & (JCACHE_SIZE - 1)];
-		if (likely(je->va == pc && je->block &&
-			   (je->tag == h->tlb_xtag || je->tag == h->tlb_gxtag))) {
-			b = je->block;
-		} else {
-			b = rv_find_block(h, pc, no_labels, &cacheable);
-			if (!b) {
-				h->budget--;
-				link.site = 0;
-				continue;
-			}
-			if (cacheable) {
-				je->va = pc;
-				je->tag = h->tlb_fetch_tag;
-				je->block = b;
-			}
+		b = jcache_find(h, pc, no_labels, &cacheable);
+		if (!b) {
+			h->budget--;  /* a fetch fault, charged as in exec.c */
+			link.site = 0;
+			continue;
 		}
 		if (cacheable) {
 			code = b->jit[h->id].body;
