@@ -137,6 +137,9 @@ void hart_set_mip(struct hart *h, uint64_t bits, bool level)
 {
 	if (level) {
 		atomic_fetch_or(&h->mip, bits);
+		/* The translator's blocks look at the attention word only,
+		 * not at mip (translate.c): */
+		atomic_store(&h->attention, 1);
 		/* A running hart sees mip at its next block boundary; only a
 		 * sleeping one needs waking. Both atomics are seq_cst, and the
 		 * hart stores HART_WFI before it looks at mip again, so one of

@@ -115,7 +115,7 @@ static int cache_init(struct jit *j, struct rv_cpu *m, int hart)
 	j->delta = j->rx - j->rw;
 
 	/* enter(h, code): save the callee-saved registers, rbx = h,
-	 * r12 = h->pc, jump to code; the epilogue returns rax:rdx. */
+	 * r12 = h->budget, jump to code; the epilogue returns rax:rdx. */
 	b.p = j->rw;
 	b.end = j->rw + j->size;
 	b.overflow = false;
@@ -127,7 +127,7 @@ static int cache_init(struct jit *j, struct rv_cpu *m, int hart)
 	x86_push(&b, R15);
 	x86_alu_ri(&b, 1, ALU_SUB, RSP, 8);  /* 16-byte alignment for calls */
 	x86_mov_rr(&b, 1, RBX, RDI);
-	x86_load(&b, 1, R12, x86_m(RBX, (int32_t)offsetof(struct hart, pc)));
+	x86_load(&b, 1, R12, x86_m(RBX, (int32_t)offsetof(struct hart, budget)));
 	x86_u8(&b, 0xff);
 	x86_u8(&b, 0xe6);                    /* jmp rsi */
 	j->epilogue = b.p;
@@ -265,6 +265,10 @@ void jit_run(struct hart *h, int64_t budget)
 			link.site = 0;
 		}
 		JIT_STAT_ADD(j->exits, 1);
+		/* what translated code needs (translate.c): the page its pc is
+		 * in, and the budget its instret counts from */
+		h->jit_vpage = pc & ~0xfffULL;
+		h->budget_mark = h->budget;
 		link = enter(h, code);
 	}
 }

@@ -1,9 +1,12 @@
 /* RV64 block -> x86-64 code.
  *
- * Conventions inside generated code: rbx = struct hart *, r12 = the virtual
- * pc of the running block's first instruction (a block is keyed by its
- * physical address, so the same code serves every virtual alias of it; the
- * pc of an instruction is r12 + its offset). Guest registers live in h->x[]
+ * Conventions inside generated code: rbx = struct hart *, r12 = the slice
+ * budget (h->budget, counted down by each block's checked entry; stored,
+ * with instret brought up to date, before every call to C and way out:
+ * sync_out). A block is keyed by its physical address, so the same code
+ * serves every virtual alias of it: the pc of an instruction is
+ * h->jit_vpage (the virtual page the running chain is in; chains never
+ * leave a page) + its offset in the page (emit_pc). Guest registers live in h->x[]
  * ([rbx + 8*r]), but ten of them (held_guest[]) live in host registers
  * (rbp, r13-r15, rsi, rdi, r8-r11) in every block: chained jumps pass them
  * on, the dispatcher's entry loads them, and they are written back before
@@ -213,7 +216,46 @@ static void mx_fold(struct tctx *t)
 	x86_store(b, 4, FFLAGS, RAX);
 }
 
-/* Leave for the guest pc r12 + d (a direct target): a patchable jump when
+#define BUDGET R12
+
+/* reg = the virtual address of byte off of the block (its first
+ * instruction's pc + off) */
+static void emit_pc(struct tctx *t, int reg, int64_t off)
+{
+	struct x86_buf *b = &t->b;
+	int64_t d = (int64_t)(t->blk->pa & 0xfff) + off;
+
+	if (d == (int32_t)d) {
+		x86_load(b, 1, reg, HF(jit_vpage));
+		if (d)
+			x86_alu_ri(b, 1, ALU_ADD, reg, (int32_t)d);
+	} else {
+		x86_mov_imm(b, reg, (uint64_t)d);
+		x86_alu_rm(b, 1, ALU_ADD, reg, HF(jit_vpage));
+	}
+}
+
+/* Before C or the dispatcher: h->budget from the host register, and
+ * instret charged with what the code ran since budget_mark (rax). */
+static void sync_out(struct tctx *t)
+{
+	struct x86_buf *b = &t->b;
+
+	x86_store(b, 8, HF(budget), BUDGET);
+	x86_load(b, 1, RAX, HF(instret));
+	x86_alu_rm(b, 1, ALU_ADD, RAX, HF(budget_mark));
+	x86_alu_rr(b, 1, ALU_SUB, RAX, BUDGET);
+	x86_store(b, 8, HF(instret), RAX);
+}
+
+/* After a call to C that goes on: the budget as C left it */
+static void sync_in(struct tctx *t)
+{
+	x86_load(&t->b, 1, BUDGET, HF(budget));
+	x86_store(&t->b, 8, HF(budget_mark), BUDGET);
+}
+
+/* Leave for the guest pc at block offset d (a direct target): a patchable jump when
  * it is in the block's own page, else back to the dispatcher. */
 static void exit_direct(struct tctx *t, int32_t d)
 {
@@ -221,8 +263,6 @@ static void exit_direct(struct tctx *t, int32_t d)
 	int64_t off = (int64_t)(t->blk->pa & 0xfff) + d;
 
 	mx_fold(t);
-	if (d)
-		x86_lea(b, R12, x86_m(R12, d));
 	if (t->linkable && off >= 0 && off < 0x1000) {
 		/* jmp +0 to the return below until the dispatcher patches it;
 		 * a chained jump keeps the held registers live in the host
@@ -232,14 +272,18 @@ static void exit_direct(struct tctx *t, int32_t d)
 			return;
 		x86_patch_rel32(site, b->p);
 		write_back(t);
-		x86_store(b, 8, HF(pc), R12);
+		sync_out(t);
+		emit_pc(t, RAX, d);
+		x86_store(b, 8, HF(pc), RAX);
 		x86_mov_imm(b, RAX, (uint64_t)(uintptr_t)site);
 		x86_mov_imm(b, RDX, t->blk->pa >> 12);
 		x86_jmp32(b, t->j->epilogue);
 		return;
 	}
 	write_back(t);
-	x86_store(b, 8, HF(pc), R12);
+	sync_out(t);
+	emit_pc(t, RAX, d);
+	x86_store(b, 8, HF(pc), RAX);
 	x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
 	x86_jmp32(b, t->j->epilogue);
 }
@@ -277,13 +321,16 @@ static void jump_cache(struct tctx *t)
 						 offsetof(struct rv_jit_code, entry))));
 	x86_test_rr(b, 1, RDX, RDX);
 	miss[2] = x86_jcc32(b, CC_E, NULL);
-	x86_mov_rr(b, 1, R12, RAX);
+	/* the target's page is the chain's page from here on */
+	x86_alu_ri(b, 1, ALU_AND, RAX, -4096);
+	x86_store(b, 8, HF(jit_vpage), RAX);
 	x86_jmp_r(b, RDX);
 	if (b->overflow)
 		return;
 	for (int k = 0; k < 4; k++)
 		x86_patch_rel32(miss[k], b->p);
 	write_back(t);
+	sync_out(t);
 	x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
 	x86_jmp32(b, t->j->epilogue);
 }
@@ -302,9 +349,10 @@ static void call_fn(struct tctx *t, const struct rv_insn *i, const void *fn)
 
 	write_back(t);
 	t->dirty = 0;
+	sync_out(t);
 	x86_mov_rr(b, 1, RDI, RBX);
 	x86_mov_imm(b, RSI, (uint64_t)(uintptr_t)i);
-	x86_lea(b, RDX, x86_m(R12, i->pc_off));
+	emit_pc(t, RDX, i->pc_off);
 	x86_mov_imm(b, RCX, t->blk->n - i->idx);
 	x86_call_abs(b, fn);
 	x86_test_ri(b, 0, RAX, 0xff);
@@ -312,6 +360,7 @@ static void call_fn(struct tctx *t, const struct rv_insn *i, const void *fn)
 		t->to_noset[t->nr_noset++] = x86_jcc32(b, CC_NE, NULL);
 	else
 		b->overflow = true;
+	sync_in(t);
 	/* Going on: the call clobbered the caller-saved host registers, and
 	 * a helper writes no integer register but the instruction's
 	 * destination (OP-FP's is in the raw bits). */
@@ -965,7 +1014,7 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		break;
 	}
 	case OP_AUIPC:
-		x86_lea(b, RAX, x86_m(R12, (int32_t)(i->pc_off + i->imm)));
+		emit_pc(t, RAX, (int64_t)i->pc_off + i->imm);
 		store_x(b, i->rd, RAX);
 		break;
 	case OP_ADDI: alu_imm(b, 1, ALU_ADD, i); break;
@@ -1018,7 +1067,7 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		break;
 	case OP_JAL:
 		if (i->rd != 32) {
-			x86_lea(b, RAX, x86_m(R12, i->pc_off + i->len));
+			emit_pc(t, RAX, i->pc_off + i->len);
 			store_x(b, i->rd, RAX);
 		}
 		exit_direct(t, i->pc_off + i->imm);
@@ -1030,7 +1079,7 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 			x86_alu_ri(b, 1, ALU_ADD, RAX, i->imm);
 		x86_alu_ri(b, 1, ALU_AND, RAX, -2);
 		if (i->rd != 32) {
-			x86_lea(b, RCX, x86_m(R12, i->pc_off + i->len));
+			emit_pc(t, RCX, i->pc_off + i->len);
 			store_x(b, i->rd, RCX);
 		}
 		x86_store(b, 8, HF(pc), RAX);
@@ -1148,27 +1197,28 @@ void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **b
 	t->b.end = j->rw + j->size;
 	start = t->b.p;
 	struct x86_buf *b = &t->b;
-	uint8_t *bail[3];
+	uint8_t *bail[2];
 
 	/* Checked entry. It charges the slice for the block's instructions
 	 * up front, as exec.c does, and leaves when the block does not fit
 	 * in what is left; the dispatcher then runs it if anything is left
-	 * at all (its own check), so slices end where they always did. */
+	 * at all (its own check), so slices end where they always did. It
+	 * leaves too when the hart's attention is wanted: requests, code
+	 * dropped, and an interrupt newly pending (hart_set_mip sets the
+	 * attention word; mie, mstatus and the privilege change only in
+	 * helpers that end the block and return to the dispatcher, which
+	 * looks at mip & mie each time). Instret is not counted here: it is
+	 * what the budget spent says (sync_out). */
 	if (blk->n) {
-		x86_alu_mi(b, 1, ALU_SUB, HF(budget), (int32_t)blk->n);
+		x86_alu_ri(b, 1, ALU_SUB, BUDGET, (int32_t)blk->n);
 		bail[0] = x86_jcc32(b, CC_L, NULL);
 	} else {
-		x86_alu_mi(b, 1, ALU_CMP, HF(budget), 0);
+		x86_test_rr(b, 1, BUDGET, BUDGET);
 		bail[0] = x86_jcc32(b, CC_LE, NULL);
 	}
-	x86_load(b, 1, RAX, HF(mip));
-	x86_test_rm(b, 1, RAX, HF(mie));
-	bail[1] = x86_jcc32(b, CC_NE, NULL);
 	x86_alu_mi(b, 0, ALU_CMP, HF(attention), 0);
-	bail[2] = x86_jcc32(b, CC_NE, NULL);
+	bail[1] = x86_jcc32(b, CC_NE, NULL);
 	code = b->p;
-	if (blk->n)
-		x86_alu_mi(b, 1, ALU_ADD, HF(instret), (int32_t)blk->n);
 	for (uint32_t k = 0; k < blk->n && !b->overflow; k++)
 		translate_insn(t, &blk->insn[k]);
 	/* the end of a block that did not jump: fall through to the next pc */
@@ -1197,18 +1247,20 @@ void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **b
 		for (unsigned r = 1; r < 32; r++)
 			reload(t, r);
 		if (blk->n)
-			x86_alu_mi(b, 1, ALU_SUB, HF(budget), (int32_t)blk->n);
+			x86_alu_ri(b, 1, ALU_SUB, BUDGET, (int32_t)blk->n);
 		x86_jmp32(b, code);
 	}
 	if (!b->overflow) {
 		/* the checks failed: back to the dispatcher with h->x[] exact */
-		for (int k = 0; k < 3; k++)
+		for (int k = 0; k < 2; k++)
 			x86_patch_rel32(bail[k], b->p);
 		if (blk->n)
-			x86_alu_mi(b, 1, ALU_ADD, HF(budget), (int32_t)blk->n);
+			x86_alu_ri(b, 1, ALU_ADD, BUDGET, (int32_t)blk->n);
 		choose_cached(t);
 		write_back(t);
-		x86_store(b, 8, HF(pc), R12);
+		sync_out(t);
+		emit_pc(t, RAX, 0);
+		x86_store(b, 8, HF(pc), RAX);
 		x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
 		x86_jmp32(b, j->epilogue);
 	}
