@@ -65,6 +65,15 @@ struct tctx {
 	 * were cleared in this block and since hold only what inline F/D
 	 * operations raised, not yet folded into fflags for sure. */
 	bool fs_on, fs_dirty, mx_on;
+	/* direct exits, their ways to the dispatcher emitted after the
+	 * body (exit_direct) */
+	struct exit_stub {
+		uint8_t *site;
+		int32_t d;
+		bool chain;
+		uint64_t dirty;
+	} exits[BLOCK_MAX_INSNS + 2];
+	int nr_exits;
 	/* forward jumps to the block's shared tails */
 	uint8_t *to_noset[BLOCK_MAX_INSNS * 2 + 4];
 	int nr_noset;
@@ -255,37 +264,53 @@ static void sync_in(struct tctx *t)
 	x86_store(&t->b, 8, HF(budget_mark), BUDGET);
 }
 
-/* Leave for the guest pc at block offset d (a direct target): a patchable jump when
- * it is in the block's own page, else back to the dispatcher. */
-static void exit_direct(struct tctx *t, int32_t d)
+/* Leave for the guest pc at block offset d (a direct target), always
+ * (cc < 0) or when the host flags say cc: a jump (jcc) to the way out
+ * to the dispatcher, which exit_stubs emits after the body, so that the
+ * block's hot code is dense. When the target is in the block's own page
+ * the dispatcher patches the jump to go straight to the target's checked
+ * entry: a chained jump keeps the held registers live in the host ones,
+ * and only the way to the dispatcher stores them. The host's MXCSR flags
+ * must be folded before (mx_fold), as the way out does not. */
+static void exit_direct(struct tctx *t, int cc, int32_t d)
 {
 	struct x86_buf *b = &t->b;
 	int64_t off = (int64_t)(t->blk->pa & 0xfff) + d;
+	struct exit_stub *e;
 
-	mx_fold(t);
-	if (t->linkable && off >= 0 && off < 0x1000) {
-		/* jmp +0 to the return below until the dispatcher patches it;
-		 * a chained jump keeps the held registers live in the host
-		 * ones, and only the way to the dispatcher stores them */
-		uint8_t *site = x86_jmp32(b, NULL);
-		if (b->overflow)
-			return;
-		x86_patch_rel32(site, b->p);
-		write_back(t);
-		sync_out(t);
-		emit_pc(t, RAX, d);
-		x86_store(b, 8, HF(pc), RAX);
-		x86_mov_imm(b, RAX, (uint64_t)(uintptr_t)site);
-		x86_mov_imm(b, RDX, t->blk->pa >> 12);
-		x86_jmp32(b, t->j->epilogue);
+	if (t->nr_exits >= (int)(sizeof(t->exits) / sizeof(t->exits[0]))) {
+		b->overflow = true;
 		return;
 	}
-	write_back(t);
-	sync_out(t);
-	emit_pc(t, RAX, d);
-	x86_store(b, 8, HF(pc), RAX);
-	x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
-	x86_jmp32(b, t->j->epilogue);
+	e = &t->exits[t->nr_exits++];
+	e->site = cc < 0 ? x86_jmp32(b, NULL) : x86_jcc32(b, (enum x86_cc)cc, NULL);
+	e->d = d;
+	e->chain = t->linkable && off >= 0 && off < 0x1000;
+	e->dirty = t->dirty;
+}
+
+static void exit_stubs(struct tctx *t)
+{
+	struct x86_buf *b = &t->b;
+
+	for (int k = 0; k < t->nr_exits && !b->overflow; k++) {
+		struct exit_stub *e = &t->exits[k];
+
+		x86_patch_rel32(e->site, b->p);
+		t->dirty = e->dirty;
+		write_back(t);
+		sync_out(t);
+		emit_pc(t, RAX, e->d);
+		x86_store(b, 8, HF(pc), RAX);
+		if (e->chain) {
+			/* the site the dispatcher patches, and the page */
+			x86_mov_imm(b, RAX, (uint64_t)(uintptr_t)e->site);
+			x86_mov_imm(b, RDX, t->blk->pa >> 12);
+		} else {
+			x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
+		}
+		x86_jmp32(b, t->j->epilogue);
+	}
 }
 
 /* An indirect jump to the pc in rax (h->pc already holds it): straight into
@@ -1070,7 +1095,8 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 			emit_pc(t, RAX, i->pc_off + i->len);
 			store_x(b, i->rd, RAX);
 		}
-		exit_direct(t, i->pc_off + i->imm);
+		mx_fold(t);
+		exit_direct(t, -1, i->pc_off + i->imm);
 		break;
 	case OP_JALR:
 		mx_fold(t);
@@ -1086,12 +1112,9 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		jump_cache(t);
 		break;
 	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
-		uint8_t *skip;
+		mx_fold(t);
 		compare(t, i, false);
-		skip = x86_jcc32(b, (enum x86_cc)(branch_cc(i->op) ^ 1), NULL);
-		exit_direct(t, i->pc_off + i->imm);
-		if (!b->overflow)
-			x86_patch_rel32(skip, b->p);
+		exit_direct(t, branch_cc(i->op), i->pc_off + i->imm);
 		break;
 	}
 	case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU: {
@@ -1222,7 +1245,9 @@ void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **b
 	for (uint32_t k = 0; k < blk->n && !b->overflow; k++)
 		translate_insn(t, &blk->insn[k]);
 	/* the end of a block that did not jump: fall through to the next pc */
-	exit_direct(t, (int32_t)blk->bytes);
+	mx_fold(t);
+	exit_direct(t, -1, (int32_t)blk->bytes);
+	exit_stubs(t);
 
 	/* slow paths: jit_op runs the instruction */
 	for (int s = 0; s < t->nr_stubs && !b->overflow; s++) {
