@@ -92,6 +92,7 @@ static int cache_init(struct jit *j, struct rv_cpu *m, int hart)
 	int fd;
 
 	j->hart = hart;
+	j->m = m;
 	j->size = cache_size(m->nr_harts);
 	/* Two views of one memfd: code is written through rw and run from
 	 * rx, so no mapping is ever writable and executable (W^X). Done at
@@ -191,6 +192,7 @@ static void jit_flush(struct hart *h)
 
 	code_cache_forget_jit(h->cpu->blocks, h->id);
 	memset(h->jcache, 0, sizeof(h->jcache));
+	memset(j->held_pages, 0, sizeof(j->held_pages));
 	JIT_STAT_SET(j->used, j->start);
 	JIT_STAT_ADD(j->flushes, 1);
 }
@@ -201,6 +203,7 @@ void jit_run(struct hart *h, int64_t budget)
 	struct rv_cpu *m = h->cpu;
 	struct jit *j = &m->jit[h->id];
 	struct jit_exit link = { 0, 0 };
+	uint64_t link_held = 0;   /* what the code that returned link holds */
 	struct jit_exit (*enter)(struct hart *, const void *) =
 		(struct jit_exit (*)(struct hart *, const void *))(void *)j->enter;
 
@@ -212,7 +215,7 @@ void jit_run(struct hart *h, int64_t budget)
 		bool cacheable = true;
 		const void *code;
 		void *entry = NULL;
-		uint64_t pc;
+		uint64_t pc, held = 0;
 
 		/* the interpreter's between-blocks checks (exec.c hart_run) */
 		if (unlikely(atomic_load_explicit(&h->attention, memory_order_relaxed))) {
@@ -236,6 +239,7 @@ void jit_run(struct hart *h, int64_t budget)
 		if (cacheable) {
 			code = b->jit[h->id].body;
 			entry = b->jit[h->id].entry;
+			held = b->jit[h->id].held;
 		} else {
 			code = NULL;
 		}
@@ -243,7 +247,7 @@ void jit_run(struct hart *h, int64_t budget)
 			/* a page-crossing instruction's scratch block is
 			 * translated afresh each time and never linked */
 			void *body;
-			entry = jit_translate(j, b, cacheable, &body);
+			entry = jit_translate(j, b, cacheable, &body, &held);
 			if (!entry) {
 				jit_flush(h);
 				link.site = 0;
@@ -253,10 +257,15 @@ void jit_run(struct hart *h, int64_t budget)
 			if (cacheable) {
 				b->jit[h->id].entry = entry;
 				b->jit[h->id].body = body;
+				b->jit[h->id].held = held;
 			}
 		}
 		if (link.site) {
-			if (cacheable && link.pa_page == b->pa >> 12) {
+			/* a chain keeps the held registers in the host ones:
+			 * only between code that holds the same (a page's
+			 * blocks do, translate.c, unless its choice was
+			 * evicted and made again) */
+			if (cacheable && link.pa_page == b->pa >> 12 && link_held == held) {
 				/* in h's own code: see the top */
 				x86_patch_rel32((uint8_t *)(uintptr_t)link.site,
 						(const uint8_t *)entry - j->delta);
@@ -270,6 +279,8 @@ void jit_run(struct hart *h, int64_t budget)
 		h->jit_vpage = pc & ~0xfffULL;
 		h->budget_mark = h->budget;
 		link = enter(h, code);
+		/* every block a chain went through holds what its first did */
+		link_held = held;
 	}
 }
 

@@ -9,6 +9,8 @@
 
 struct rv_block;
 
+#define JIT_HELD_PAGES 1024
+
 /* A hart's code cache: one memfd mapped twice, writable here and executable
  * there, so no page is ever both (issue #10, W^X). rv_cpu.jit is an array of
  * these, one per hart; each is used by its hart's thread only (jit.c). */
@@ -20,6 +22,10 @@ struct jit {
 	uint64_t (*enter)(struct hart *h, const void *code);
 	bool trace;                 /* --cpu-trace: print each translated block */
 	int hart;                   /* its index in rv_block.jit[] */
+	struct rv_cpu *m;
+	/* the held registers chosen for a physical page (translate.c),
+	 * direct-mapped by page number; forgotten with the code */
+	struct { uint64_t page, held; } held_pages[JIT_HELD_PAGES];
 	/* statistics (query-stats, per hart): written by the hart's thread
 	 * with JIT_STAT_*, read by the controller with relaxed loads */
 	uint64_t blocks, code_bytes, flushes, chains, exits, tlb_misses;
@@ -42,8 +48,11 @@ int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj);
  * translation; the lockstep test sets 0 to cover the no-FMA path. */
 extern int jit_host_fma;
 /* Translate b into j's cache: returns the checked entry and sets *body
- * (both rx addresses); NULL when the cache is full. */
-void *jit_translate(struct jit *j, struct rv_block *b, bool linkable, void **body);
+ * (both rx addresses) and *held (which guest registers the code keeps in
+ * host registers: only code with the same can be chained to it); NULL
+ * when the cache is full. */
+void *jit_translate(struct jit *j, struct rv_block *b, bool linkable, void **body,
+		    uint64_t *held);
 
 /* --cpu-trace: print len bytes of host code (read at code) as the
  * instructions they are at addr (Capstone, src/riscv/jit/trace.c). */

@@ -58,6 +58,7 @@ struct tctx {
 	struct jit *j;
 	struct rv_block *blk;
 	bool linkable;
+	uint64_t held;        /* the guest registers held: 5 bits each, held_regs() */
 	struct stub stubs[BLOCK_MAX_INSNS + 1];
 	int nr_stubs;
 	/* What the code at the current point knows (fp section below):
@@ -322,7 +323,7 @@ static void jump_cache(struct tctx *t)
 {
 	struct x86_buf *b = &t->b;
 	int32_t jc = (int32_t)offsetof(struct hart, jcache);
-	uint8_t *miss[4], *hit;
+	uint8_t *miss[5], *hit;
 
 	x86_mov_rr(b, 0, RCX, RAX);
 	x86_shift_ri(b, 0, SH_SHR, RCX, 1);
@@ -340,8 +341,13 @@ static void jump_cache(struct tctx *t)
 	x86_load(b, 1, RDX, x86_mi(RBX, RCX, jc + (int32_t)offsetof(struct rv_jcache_entry, block)));
 	x86_test_rr(b, 1, RDX, RDX);
 	miss[1] = x86_jcc32(b, CC_E, NULL);
-	/* this hart's slot: rv_block.jit[t->j->hart].entry */
+	/* this hart's slot: rv_block.jit[t->j->hart].entry, when the code
+	 * holds the registers this one does (jit_translate) */
 	x86_load(b, 1, RDX, x86_m(RDX, (int32_t)offsetof(struct rv_block, jit)));
+	x86_mov_imm(b, RCX, t->held);
+	x86_alu_rm(b, 1, ALU_CMP, RCX, x86_m(RDX, (int32_t)(t->j->hart * sizeof(struct rv_jit_code) +
+							    offsetof(struct rv_jit_code, held))));
+	miss[4] = x86_jcc32(b, CC_NE, NULL);
 	x86_load(b, 1, RDX, x86_m(RDX, (int32_t)(t->j->hart * sizeof(struct rv_jit_code) +
 						 offsetof(struct rv_jit_code, entry))));
 	x86_test_rr(b, 1, RDX, RDX);
@@ -352,7 +358,7 @@ static void jump_cache(struct tctx *t)
 	x86_jmp_r(b, RDX);
 	if (b->overflow)
 		return;
-	for (int k = 0; k < 4; k++)
+	for (int k = 0; k < 5; k++)
 		x86_patch_rel32(miss[k], b->p);
 	write_back(t);
 	sync_out(t);
@@ -1186,12 +1192,155 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 	}
 }
 
-/* The same guest registers live in the same host registers in every
- * block, so that chained jumps pass them on without storing and loading
- * them (only the ways to the dispatcher and to C store them): the ones
- * compiled RISC-V code uses most, the most used in the callee-saved host
- * registers, which survive helper calls. */
-static const uint8_t held_guest[NR_CACHED] = { 15, 14, 10, 2, 8, 9, 11, 12, 13, 1 };
+/* The guest registers held in host registers are the same in every block
+ * of a physical page (the only blocks a chained jump links, jit.c), so
+ * that chained jumps pass them on without storing and loading them (only
+ * the ways to the dispatcher and to C store them): the ten the page's
+ * code uses most, the most used in the callee-saved host registers, which
+ * survive helper calls. The code is read when the hart translates the
+ * page's first block: a use counts 1, 4, 16 or 64 times as it is inside
+ * 0, 1, 2 or 3 loops (the ranges of backward branches). A guess, read
+ * from guest memory that may change under it, which costs speed only
+ * when wrong: code whose choice differs is never chained together, nor
+ * reached through the jump cache (jump_cache). Pages that are not RAM,
+ * and ties, take the registers compiled RISC-V code uses most. */
+static const uint8_t held_default[NR_CACHED] = { 15, 14, 10, 2, 8, 9, 11, 12, 13, 1 };
+#define SWEEP_MAX 1024
+
+static uint64_t held_pack(const uint8_t *guest)
+{
+	uint64_t v = 0;
+
+	for (int n = 0; n < NR_CACHED; n++)
+		v |= (uint64_t)guest[n] << (5 * n);
+	return v;
+}
+
+/* the integer registers insn reads and writes, into r[] (0 for none) */
+static void insn_regs(const struct rv_insn *in, uint8_t r[3])
+{
+	r[0] = r[1] = r[2] = 0;
+	switch (in->op) {
+	case OP_ILLEGAL: case OP_BLOCK_END: case OP_FP: case OP_FENCE: case OP_FENCE_I:
+	case OP_ECALL: case OP_EBREAK: case OP_MRET: case OP_SRET: case OP_WFI: case OP_NOP:
+		return;
+	case OP_LUI: case OP_AUIPC: case OP_JAL: case OP_LI:
+		break;
+	case OP_FLW: case OP_FLD: case OP_FSW: case OP_FSD:
+		r[0] = in->rs1;
+		return;
+	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+	case OP_SB: case OP_SH: case OP_SW: case OP_SD:
+	case OP_ADD: case OP_SUB: case OP_SLL: case OP_SLT: case OP_SLTU: case OP_XOR:
+	case OP_SRL: case OP_SRA: case OP_OR: case OP_AND:
+	case OP_ADDW: case OP_SUBW: case OP_SLLW: case OP_SRLW: case OP_SRAW:
+	case OP_MUL: case OP_MULH: case OP_MULHSU: case OP_MULHU: case OP_DIV: case OP_DIVU:
+	case OP_REM: case OP_REMU: case OP_MULW: case OP_DIVW: case OP_DIVUW: case OP_REMW:
+	case OP_REMUW: case OP_SC_W: case OP_AMO_W: case OP_SC_D: case OP_AMO_D:
+		r[0] = in->rs1;
+		r[1] = in->rs2;
+		break;
+	default:
+		r[0] = in->rs1;
+		break;
+	}
+	if (in->rd < 32)
+		r[2] = in->rd;
+}
+
+static uint16_t code_u16(const uint8_t *page, unsigned off)
+{
+	return __atomic_load_n((const uint16_t *)(const void *)(page + off), __ATOMIC_RELAXED);
+}
+
+/* Decode the page's code from byte off on (to the end, an illegal
+ * encoding or stop): each instruction's offset and registers. */
+static int sweep(const uint8_t *page, unsigned off, unsigned stop, uint16_t *at, uint8_t (*regs)[3],
+		 int n, int16_t *loop)
+{
+	struct rv_insn in;
+
+	while (n < SWEEP_MAX && off < stop && off + 2 <= 0x1000) {
+		uint32_t raw = code_u16(page, off);
+		if ((raw & 3) == 3) {
+			if (off + 4 > 0x1000)
+				break;
+			raw |= (uint32_t)code_u16(page, off + 2) << 16;
+		}
+		rv_decode(raw, &in);
+		if (in.op == OP_ILLEGAL)
+			break;
+		at[n] = (uint16_t)off;
+		insn_regs(&in, regs[n++]);
+		if (in.imm < 0 && ((in.op >= OP_BEQ && in.op <= OP_BGEU) ||
+				   (in.op == OP_JAL && in.rd == 32))) {
+			int64_t to = (int64_t)off + in.imm;
+			loop[to < 0 ? 0 : to]++;
+			loop[off + in.len]--;
+		}
+		off += in.len;
+	}
+	return n;
+}
+
+static uint64_t choose_held(struct jit *j, const struct rv_block *blk)
+{
+	struct rv_cpu *m = j->m;
+	uint64_t pa = blk->pa, page_nr = pa >> 12;
+	unsigned slot = (unsigned)(page_nr % JIT_HELD_PAGES), off = pa & 0xfff;
+	uint8_t guest[NR_CACHED];
+	uint64_t weight[32] = { 0 }, held;
+	uint16_t at[SWEEP_MAX];
+	uint8_t regs[SWEEP_MAX][3];
+	int16_t loop[0x1001] = { 0 };
+	const uint8_t *page;
+	int n, depth = 0;
+
+	if (j->held_pages[slot].held && j->held_pages[slot].page == page_nr)
+		return j->held_pages[slot].held;
+	memcpy(guest, held_default, sizeof(guest));
+	if (pa - m->ram_base < m->ram_size && !(m->ram_base & 0xfff)) {
+		page = m->ram + ((pa - m->ram_base) & ~0xfffULL);
+		/* the page before the block (where a 4-byte instruction may
+		 * straddle offset 0: a guess), then from the block on */
+		n = sweep(page, 0, off, at, regs, 0, loop);
+		n = sweep(page, off, 0x1000, at, regs, n, loop);
+		for (int k = 0, o = 0; k < n; k++) {
+			while (o <= at[k])
+				depth += loop[o++];
+			uint64_t w = 1ULL << (2 * (depth < 0 ? 0 : depth > 3 ? 3 : depth));
+			for (int r = 0; r < 3; r++)
+				weight[regs[k][r]] += w;
+		}
+		weight[0] = 0;
+		/* the heaviest ten; a tie keeps the default's order */
+		for (int a = 1; a < 32; a++) {
+			int pos;
+			bool in_default = memchr(held_default, a, sizeof(held_default)) != NULL;
+			if (in_default)
+				continue;
+			/* a non-default register displaces the lightest
+			 * chosen one when strictly heavier */
+			pos = 0;
+			for (int c = 1; c < NR_CACHED; c++)
+				if (weight[guest[c]] <= weight[guest[pos]])
+					pos = c;
+			if (weight[a] > weight[guest[pos]])
+				guest[pos] = (uint8_t)a;
+		}
+		/* heaviest first: they get the callee-saved host registers */
+		for (int a = 1; a < NR_CACHED; a++)
+			for (int c = a; c > 0 && weight[guest[c]] > weight[guest[c - 1]]; c--) {
+				uint8_t tmp = guest[c];
+				guest[c] = guest[c - 1];
+				guest[c - 1] = tmp;
+			}
+	}
+	held = held_pack(guest);
+	j->held_pages[slot].page = page_nr;
+	j->held_pages[slot].held = held;
+	return held;
+}
 
 static void choose_cached(struct tctx *t)
 {
@@ -1199,12 +1348,14 @@ static void choose_cached(struct tctx *t)
 	/* what the block came in with may be newer than h->x[] */
 	t->dirty = 0;
 	for (int n = 0; n < NR_CACHED; n++) {
-		t->map[held_guest[n]] = cache_regs[n];
-		t->dirty |= 1ULL << held_guest[n];
+		unsigned r = (t->held >> (5 * n)) & 31;
+		t->map[r] = cache_regs[n];
+		t->dirty |= 1ULL << r;
 	}
 }
 
-void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **body_out)
+void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **body_out,
+		    uint64_t *held_out)
 {
 	struct tctx *t = calloc(1, sizeof(*t));
 	uint8_t *start, *body = NULL, *code;
@@ -1215,6 +1366,7 @@ void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **b
 	t->j = j;
 	t->blk = blk;
 	t->linkable = linkable;
+	t->held = linkable ? choose_held(j, blk) : held_pack(held_default);
 	choose_cached(t);
 	t->b.p = j->rw + j->used;
 	t->b.end = j->rw + j->size;
@@ -1305,9 +1457,13 @@ void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **b
 		JIT_STAT_ADD(j->code_bytes, len);
 		ret = start + j->delta;
 		*body_out = body + j->delta;
+		*held_out = t->held;
 		if (j->trace) {
-			fprintf(stderr, "jit: block pa %#llx, %u insns, %zu bytes of x86-64 at %p\n",
+			fprintf(stderr, "jit: block pa %#llx, %u insns, %zu bytes of x86-64 at %p, holds",
 				(unsigned long long)blk->pa, blk->n, len, ret);
+			for (int n = 0; n < NR_CACHED; n++)
+				fprintf(stderr, " x%u", (unsigned)(t->held >> (5 * n)) & 31);
+			fprintf(stderr, "\n");
 			for (uint32_t k = 0; k <= blk->n; k++)
 				fprintf(stderr, "jit:   +%03x %08x %s\n", blk->insn[k].pc_off,
 					blk->insn[k].raw, rv_op_names[blk->insn[k].op]);
