@@ -66,6 +66,7 @@ struct tctx {
 	 * were cleared in this block and since hold only what inline F/D
 	 * operations raised, not yet folded into fflags for sure. */
 	bool fs_on, fs_dirty, mx_on;
+	bool mx_new;          /* inline F/D since the last fold (mx_fold) */
 	/* direct exits, their ways to the dispatcher emitted after the
 	 * body (exit_direct) */
 	struct exit_stub {
@@ -203,6 +204,7 @@ static void mx_need(struct tctx *t)
 {
 	struct x86_buf *b = &t->b;
 
+	t->mx_new = true;   /* an F/D operation comes */
 	if (t->mx_on)
 		return;
 	x86_mov_imm(b, RAX, MXCSR_DEFAULT);
@@ -215,8 +217,11 @@ static void mx_fold(struct tctx *t)
 {
 	struct x86_buf *b = &t->b;
 
-	if (!t->mx_on)
+	/* nothing to fold when no F/D operation ran since the last fold
+	 * on this straight-line path (a branch's fold and the block end's) */
+	if (!t->mx_on || !t->mx_new)
 		return;
+	t->mx_new = false;
 	x86_sse_rm(b, SSE_PS, 0, SSE_MXCSR, 3, x86_m(RSP, -8));   /* stmxcsr */
 	x86_movzx(b, 1, RAX, x86_m(RSP, -8));
 	x86_alu_ri(b, 0, ALU_AND, RAX, 0x3d);
@@ -1408,6 +1413,7 @@ void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **b
 			x86_patch_rel32(st->sites[k], b->p);
 		t->dirty = st->dirty;
 		t->mx_on = st->mx;
+		t->mx_new = true;
 		mx_fold(t);
 		call_helper(t, st->i);
 		if (st->mx) {
