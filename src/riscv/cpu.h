@@ -137,9 +137,11 @@ struct hart {
 	 * a host register and leaves instret behind; instret is exact again
 	 * once it adds budget_mark - budget (done before every call to C and
 	 * way out). jit_vpage: the virtual page of the code that runs, the
-	 * same for every block of a chain (chains stay in a page). */
+	 * same for every block of a chain (chains stay in a page).
+	 * jit_held: which guest registers that code holds. */
 	int64_t budget_mark;
 	uint64_t jit_vpage;
+	uint64_t jit_held;     /* the held registers of the code that runs */
 	uint64_t tlb_dtag, tlb_xtag;  /* tag << TLB_TAG_SHIFT: data, fetch context */
 	uint64_t tlb_gxtag;    /* fetch through global mappings (xtag when bare) */
 	uint64_t tlb_fetch_tag;  /* the tag mmu_fetch_page's last page has */

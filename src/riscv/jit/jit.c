@@ -203,7 +203,6 @@ void jit_run(struct hart *h, int64_t budget)
 	struct rv_cpu *m = h->cpu;
 	struct jit *j = &m->jit[h->id];
 	struct jit_exit link = { 0, 0 };
-	uint64_t link_held = 0;   /* what the code that returned link holds */
 	struct jit_exit (*enter)(struct hart *, const void *) =
 		(struct jit_exit (*)(struct hart *, const void *))(void *)j->enter;
 
@@ -265,7 +264,7 @@ void jit_run(struct hart *h, int64_t budget)
 			 * only between code that holds the same (a page's
 			 * blocks do, translate.c, unless its choice was
 			 * evicted and made again) */
-			if (cacheable && link.pa_page == b->pa >> 12 && link_held == held) {
+			if (cacheable && link.pa_page == b->pa >> 12 && h->jit_held == held) {
 				/* in h's own code: see the top */
 				x86_patch_rel32((uint8_t *)(uintptr_t)link.site,
 						(const uint8_t *)entry - j->delta);
@@ -278,9 +277,11 @@ void jit_run(struct hart *h, int64_t budget)
 		 * in, and the budget its instret counts from */
 		h->jit_vpage = pc & ~0xfffULL;
 		h->budget_mark = h->budget;
+		/* Every block a chain goes through holds what its first does;
+		 * where a jump goes into code that holds others, it says so
+		 * in jit_held (translate.c, jump_cache). */
+		h->jit_held = held;
 		link = enter(h, code);
-		/* every block a chain went through holds what its first did */
-		link_held = held;
 	}
 }
 

@@ -295,6 +295,8 @@ static void exit_direct(struct tctx *t, int cc, int32_t d)
 	e->dirty = t->dirty;
 }
 
+static void jump_cache(struct tctx *t);
+
 static void exit_stubs(struct tctx *t)
 {
 	struct x86_buf *b = &t->b;
@@ -304,6 +306,14 @@ static void exit_stubs(struct tctx *t)
 
 		x86_patch_rel32(e->site, b->p);
 		t->dirty = e->dirty;
+		if (!e->chain && t->linkable) {
+			/* another page: through the jump cache, as an
+			 * indirect jump goes */
+			emit_pc(t, RAX, e->d);
+			x86_store(b, 8, HF(pc), RAX);
+			jump_cache(t);
+			continue;
+		}
 		write_back(t);
 		sync_out(t);
 		emit_pc(t, RAX, e->d);
@@ -328,7 +338,8 @@ static void jump_cache(struct tctx *t)
 {
 	struct x86_buf *b = &t->b;
 	int32_t jc = (int32_t)offsetof(struct hart, jcache);
-	uint8_t *miss[5], *hit;
+	uint8_t *miss[7], *hit, *other;
+	int32_t slot = (int32_t)(t->j->hart * sizeof(struct rv_jit_code));
 
 	x86_mov_rr(b, 0, RCX, RAX);
 	x86_shift_ri(b, 0, SH_SHR, RCX, 1);
@@ -350,11 +361,9 @@ static void jump_cache(struct tctx *t)
 	 * holds the registers this one does (jit_translate) */
 	x86_load(b, 1, RDX, x86_m(RDX, (int32_t)offsetof(struct rv_block, jit)));
 	x86_mov_imm(b, RCX, t->held);
-	x86_alu_rm(b, 1, ALU_CMP, RCX, x86_m(RDX, (int32_t)(t->j->hart * sizeof(struct rv_jit_code) +
-							    offsetof(struct rv_jit_code, held))));
-	miss[4] = x86_jcc32(b, CC_NE, NULL);
-	x86_load(b, 1, RDX, x86_m(RDX, (int32_t)(t->j->hart * sizeof(struct rv_jit_code) +
-						 offsetof(struct rv_jit_code, entry))));
+	x86_alu_rm(b, 1, ALU_CMP, RCX, x86_m(RDX, slot + (int32_t)offsetof(struct rv_jit_code, held)));
+	other = x86_jcc32(b, CC_NE, NULL);
+	x86_load(b, 1, RDX, x86_m(RDX, slot + (int32_t)offsetof(struct rv_jit_code, entry)));
 	x86_test_rr(b, 1, RDX, RDX);
 	miss[2] = x86_jcc32(b, CC_E, NULL);
 	/* the target's page is the chain's page from here on */
@@ -363,7 +372,27 @@ static void jump_cache(struct tctx *t)
 	x86_jmp_r(b, RDX);
 	if (b->overflow)
 		return;
-	for (int k = 0; k < 5; k++)
+	/* Code that holds other registers (or none yet): into its body,
+	 * which loads its own from h->x[], after the checks its checked
+	 * entry would make (the body charges the slice). */
+	x86_patch_rel32(other, b->p);
+	x86_load(b, 1, RCX, x86_m(RDX, slot + (int32_t)offsetof(struct rv_jit_code, held)));
+	x86_load(b, 1, RDX, x86_m(RDX, slot + (int32_t)offsetof(struct rv_jit_code, body)));
+	x86_test_rr(b, 1, RDX, RDX);
+	miss[4] = x86_jcc32(b, CC_E, NULL);
+	x86_test_rr(b, 1, BUDGET, BUDGET);
+	miss[5] = x86_jcc32(b, CC_LE, NULL);
+	x86_alu_mi(b, 0, ALU_CMP, HF(attention), 0);
+	miss[6] = x86_jcc32(b, CC_NE, NULL);
+	x86_alu_ri(b, 1, ALU_AND, RAX, -4096);
+	x86_store(b, 8, HF(jit_vpage), RAX);
+	/* what the dispatcher chains what returns from here by (jit.c) */
+	x86_store(b, 8, HF(jit_held), RCX);
+	write_back(t);
+	x86_jmp_r(b, RDX);
+	if (b->overflow)
+		return;
+	for (int k = 0; k < 7; k++)
 		x86_patch_rel32(miss[k], b->p);
 	write_back(t);
 	sync_out(t);
