@@ -531,6 +531,11 @@ static void alu_imm(struct x86_buf *b, int w, enum x86_alu op, const struct rv_i
 
 	if (w && op == ALU_ADD && i->imm && h1 >= 0 && h1 != d) {
 		x86_lea(b, d, x86_m(h1, i->imm));
+	} else if (!w && op == ALU_ADD && !i->imm && h1 >= 0) {
+		/* sext.w: one movsxd */
+		x86_movsxd_rr(b, d, h1);
+		put_x(t, i->rd, d);
+		return;
 	} else {
 		get_x(b, w, d, i->rs1);
 		if (i->imm || op == ALU_AND)
@@ -595,6 +600,11 @@ static void compare(struct tctx *t, const struct rv_insn *i, bool imm)
 	struct x86_buf *b = &t->b;
 	int h1 = held(t, i->rs1);
 
+	if (h1 < 0 && i->rs1 && (imm || !i->rs2)) {
+		/* rs1 in h->x[] against a constant: cmp qword [rs1], imm */
+		x86_alu_mi(b, 1, ALU_CMP, XR(i->rs1), imm ? i->imm : 0);
+		return;
+	}
 	if (h1 < 0) {
 		load_x(b, 1, RAX, i->rs1);
 		h1 = RAX;
