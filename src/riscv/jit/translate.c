@@ -443,25 +443,33 @@ static void call_fn(struct tctx *t, const struct rv_insn *i, const void *fn)
  * fast-path rules, page flags included, mmu.c decides when it fills it),
  * keyed with the data context's tag (cpu.h), and natural alignment;
  * anything else goes to stub s, which runs the instruction in jit_op.
- * Leaves the host address in rax. */
-static void tlb_lookup(struct tctx *t, struct stub *s, const struct rv_insn *i, size_t tlb_off,
-		       unsigned size)
+ * Returns the host address as an operand: [rax + rs1 + imm] when rs1 is
+ * held (rax the entry's addend), else [rax]. rcx and rdx are free after. */
+static struct x86_mem tlb_lookup(struct tctx *t, struct stub *s, const struct rv_insn *i,
+				 size_t tlb_off, unsigned size)
 {
 	struct x86_buf *b = &t->b;
-
 	int h1 = held(t, i->rs1);
 	struct x86_mem vpn, addend;
 
-	if (h1 >= 0 && i->imm) {
-		x86_lea(b, RAX, x86_m(h1, i->imm));
+	/* rdx = the address, then its page number */
+	if (h1 >= 0) {
+		if (i->imm)
+			x86_lea(b, RDX, x86_m(h1, i->imm));
+		else
+			x86_mov_rr(b, 1, RDX, h1);
 	} else {
 		load_x(b, 1, RAX, i->rs1);
 		if (i->imm)
 			x86_alu_ri(b, 1, ALU_ADD, RAX, i->imm);
+		x86_mov_rr(b, 1, RDX, RAX);
 	}
-	/* rdx = the page number, rcx = the entry's index (times 3 when an
-	 * entry is 24 bytes, so that the operand scales it by 8) */
-	x86_mov_rr(b, 1, RDX, RAX);
+	if (size > 1) {
+		x86_test_ri(b, 0, RDX, (int32_t)size - 1);
+		stub_jcc(t, s, CC_NE);
+	}
+	/* rcx = the entry's index (times 3 when an entry is 24 bytes, so
+	 * that the operand scales it by 8) */
 	x86_shift_ri(b, 1, SH_SHR, RDX, 12);
 	if (TLB_SIZE == 256) {
 		x86_movzx8_rr(b, RCX, RDX);
@@ -483,11 +491,12 @@ static void tlb_lookup(struct tctx *t, struct stub *s, const struct rv_insn *i, 
 	addend.disp += (int32_t)(offsetof(struct rv_tlb_entry, addend) - offsetof(struct rv_tlb_entry, vpn));
 	x86_alu_rm(b, 1, ALU_CMP, RDX, vpn);
 	stub_jcc(t, s, CC_NE);
-	if (size > 1) {
-		x86_test_ri(b, 0, RAX, (int32_t)size - 1);
-		stub_jcc(t, s, CC_NE);
+	if (h1 >= 0) {
+		x86_load(b, 1, RAX, addend);
+		return x86_mi(RAX, h1, i->imm);
 	}
 	x86_alu_rm(b, 1, ALU_ADD, RAX, addend);
+	return x86_m(RAX, 0);
 }
 
 static enum x86_cc branch_cc(unsigned op)
@@ -1170,10 +1179,9 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 	case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU: {
 		static const uint8_t size[] = { 1, 2, 4, 8, 1, 2, 4 };
 		unsigned sz = size[i->op - OP_LB];
-		struct x86_mem m = x86_m(RAX, 0);
 		struct stub *s = stub_open(t, i);
 		int d = dst_of(t, i->rd);
-		tlb_lookup(t, s, i, offsetof(struct hart, tlb_r), sz);
+		struct x86_mem m = tlb_lookup(t, s, i, offsetof(struct hart, tlb_r), sz);
 		switch (i->op) {
 		case OP_LB: case OP_LH: case OP_LW: x86_movsx(b, sz, d, m); break;
 		case OP_LBU: case OP_LHU: x86_movzx(b, sz, d, m); break;
@@ -1188,12 +1196,12 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		unsigned sz = 1u << (i->op - OP_SB);
 		struct stub *s = stub_open(t, i);
 		int h2 = held(t, i->rs2);
-		tlb_lookup(t, s, i, offsetof(struct hart, tlb_w), sz);
+		struct x86_mem m = tlb_lookup(t, s, i, offsetof(struct hart, tlb_w), sz);
 		if (h2 < 0) {
 			load_x(b, 1, RCX, i->rs2);
 			h2 = RCX;
 		}
-		x86_store(b, (int)sz, x86_m(RAX, 0), h2);
+		x86_store(b, (int)sz, m, h2);
 		stub_close(t, s);
 		break;
 	}
@@ -1204,15 +1212,16 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		unsigned fr = load ? i->rd : i->rs2;
 		struct stub *s = stub_open(t, i);
 		fs_check(t, s);
-		tlb_lookup(t, s, i, load ? offsetof(struct hart, tlb_r) : offsetof(struct hart, tlb_w), sz);
+		struct x86_mem m = tlb_lookup(t, s, i, load ? offsetof(struct hart, tlb_r) :
+							     offsetof(struct hart, tlb_w), sz);
 		if (load) {
-			x86_load(b, sz == 8, RAX, x86_m(RAX, 0));
+			x86_load(b, sz == 8, RAX, m);
 			x86_store(b, (int)sz, FR(fr), RAX);
 			if (sz == 4)  /* NaN-boxed */
 				x86_store_imm32d(b, FR_HI(fr), -1);
 		} else {
 			x86_load(b, sz == 8, RCX, FR(fr));
-			x86_store(b, (int)sz, x86_m(RAX, 0), RCX);
+			x86_store(b, (int)sz, m, RCX);
 		}
 		stub_close(t, s);
 		if (load)  /* as the interpreter: loads set FS Dirty, stores do not */
