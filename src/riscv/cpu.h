@@ -142,6 +142,7 @@ struct hart {
 	int64_t budget_mark;
 	uint64_t jit_vpage;
 	uint64_t jit_held;     /* the held registers of the code that runs */
+	uint32_t jit_mxp;      /* 1: the host's MXCSR flags are guest fflags not yet folded */
 	uint64_t tlb_dtag, tlb_xtag;  /* tag << TLB_TAG_SHIFT: data, fetch context */
 	uint64_t tlb_gxtag;    /* fetch through global mappings (xtag when bare) */
 	uint64_t tlb_fetch_tag;  /* the tag mmu_fetch_page's last page has */

@@ -197,6 +197,19 @@ static void jit_flush(struct hart *h)
 	JIT_STAT_ADD(j->flushes, 1);
 }
 
+/* Translated code leaves the fflags its inline F/D raised in MXCSR's
+ * sticky flags (translate.c, mx_fold): they join fflags here, on the way
+ * back. IE ZE OE UE PE -> NV DZ OF UF NX; DE has no RISC-V counterpart. */
+static void fold_mxcsr(struct hart *h)
+{
+	uint32_t m;
+
+	__asm__ volatile("stmxcsr %0" : "=m"(m));
+	h->fpu.fflags |= ((m & 0x01) << 4) | ((m & 0x04) << 1) | ((m & 0x08) >> 1) |
+			 ((m & 0x10) >> 3) | ((m & 0x20) >> 5);
+	h->jit_mxp = 0;
+}
+
 void jit_run(struct hart *h, int64_t budget)
 {
 	static const void *const no_labels[OP_COUNT];
@@ -282,6 +295,8 @@ void jit_run(struct hart *h, int64_t budget)
 		 * in jit_held (translate.c, jump_cache). */
 		h->jit_held = held;
 		link = enter(h, code);
+		if (h->jit_mxp)
+			fold_mxcsr(h);
 	}
 }
 

@@ -66,7 +66,6 @@ struct tctx {
 	 * were cleared in this block and since hold only what inline F/D
 	 * operations raised, not yet folded into fflags for sure. */
 	bool fs_on, fs_dirty, mx_on;
-	bool mx_new;          /* inline F/D since the last fold (mx_fold) */
 	/* direct exits, their ways to the dispatcher emitted after the
 	 * body (exit_direct) */
 	struct exit_stub {
@@ -188,11 +187,13 @@ static void stub_close(struct tctx *t, struct stub *s)
 /* Inline F/D arithmetic leaves its exceptions in the host's sticky MXCSR
  * flags; they become fflags bits (IE ZE OE UE PE -> NV DZ OF UF NX; DE,
  * the denormal-operand flag, has no RISC-V counterpart) before anything
- * can look at fflags: every block exit, helper call and slow path. The
- * flags are cleared before the block's first such operation, as C code
- * (fpu.c) leaves them as it likes. Folding twice is harmless: fflags
- * only accumulates. Both use the red zone below rsp (no call between the
- * store and the load). */
+ * can look at fflags or MXCSR: every call to C (mx_fold) and the way back
+ * to the dispatcher (jit.c). fflags only accumulates, so the flags can
+ * wait that long: chained blocks pass them on in MXCSR. h->jit_mxp says
+ * whether MXCSR's flags are such pending guest flags (1) or whatever C
+ * (fpu.c) left there (0): a block's first F/D operation clears them when
+ * they are C's (mx_need). Both use the red zone below rsp (no call
+ * between the store and the load). */
 #define MX(m) (((m) & 1) << 4 | ((m) & 4) << 1 | ((m) & 8) >> 1 | ((m) & 16) >> 3 | ((m) & 32) >> 5)
 #define MX4(m) MX(m), MX(m + 1), MX(m + 2), MX(m + 3)
 #define MX16(m) MX4(m), MX4(m + 4), MX4(m + 8), MX4(m + 12)
@@ -200,28 +201,37 @@ static const uint8_t mxcsr_to_fflags[64] = { MX16(0), MX16(16), MX16(32), MX16(4
 #define MXCSR_DEFAULT 0x1f80   /* all exceptions masked, RNE, no DAZ/FTZ: fpu.c's */
 #define FFLAGS x86_m(RBX, (int32_t)offsetof(struct hart, fpu.fflags))
 
+#define MXP HF(jit_mxp)
+
+/* Before an inline F/D operation: MXCSR's flags are the guest's (cleared
+ * first when C left them), once per straight-line path after a call. */
 static void mx_need(struct tctx *t)
 {
 	struct x86_buf *b = &t->b;
+	uint8_t *ours;
 
-	t->mx_new = true;   /* an F/D operation comes */
 	if (t->mx_on)
 		return;
+	x86_alu_mi(b, 0, ALU_CMP, MXP, 0);
+	ours = x86_jcc32(b, CC_NE, NULL);
 	x86_mov_imm(b, RAX, MXCSR_DEFAULT);
 	x86_store(b, 4, x86_m(RSP, -8), RAX);
 	x86_sse_rm(b, SSE_PS, 0, SSE_MXCSR, 2, x86_m(RSP, -8));   /* ldmxcsr */
+	x86_store_imm32d(b, MXP, 1);
+	if (!b->overflow)
+		x86_patch_rel32(ours, b->p);
 	t->mx_on = true;
 }
 
+/* Before a call to C: pending flags into fflags (what any earlier block
+ * of the chain raised, too) */
 static void mx_fold(struct tctx *t)
 {
 	struct x86_buf *b = &t->b;
+	uint8_t *none;
 
-	/* nothing to fold when no F/D operation ran since the last fold
-	 * on this straight-line path (a branch's fold and the block end's) */
-	if (!t->mx_on || !t->mx_new)
-		return;
-	t->mx_new = false;
+	x86_alu_mi(b, 0, ALU_CMP, MXP, 0);
+	none = x86_jcc32(b, CC_E, NULL);
 	x86_sse_rm(b, SSE_PS, 0, SSE_MXCSR, 3, x86_m(RSP, -8));   /* stmxcsr */
 	x86_movzx(b, 1, RAX, x86_m(RSP, -8));
 	x86_alu_ri(b, 0, ALU_AND, RAX, 0x3d);
@@ -229,6 +239,9 @@ static void mx_fold(struct tctx *t)
 	x86_movzx(b, 1, RAX, x86_mi(RCX, RAX, 0));
 	x86_alu_rm(b, 0, ALU_OR, RAX, FFLAGS);
 	x86_store(b, 4, FFLAGS, RAX);
+	x86_store_imm32d(b, MXP, 0);
+	if (!b->overflow)
+		x86_patch_rel32(none, b->p);
 }
 
 #define BUDGET R12
@@ -276,8 +289,7 @@ static void sync_in(struct tctx *t)
  * block's hot code is dense. When the target is in the block's own page
  * the dispatcher patches the jump to go straight to the target's checked
  * entry: a chained jump keeps the held registers live in the host ones,
- * and only the way to the dispatcher stores them. The host's MXCSR flags
- * must be folded before (mx_fold), as the way out does not. */
+ * and only the way to the dispatcher stores them. */
 static void exit_direct(struct tctx *t, int cc, int32_t d)
 {
 	struct x86_buf *b = &t->b;
@@ -412,6 +424,8 @@ static void call_fn(struct tctx *t, const struct rv_insn *i, const void *fn)
 {
 	struct x86_buf *b = &t->b;
 
+	mx_fold(t);
+	t->mx_on = false;
 	write_back(t);
 	t->dirty = 0;
 	sync_out(t);
@@ -1154,11 +1168,9 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 			emit_pc(t, RAX, i->pc_off + i->len);
 			store_x(b, i->rd, RAX);
 		}
-		mx_fold(t);
 		exit_direct(t, -1, i->pc_off + i->imm);
 		break;
 	case OP_JALR:
-		mx_fold(t);
 		load_x(b, 1, RAX, i->rs1);
 		if (i->imm)
 			x86_alu_ri(b, 1, ALU_ADD, RAX, i->imm);
@@ -1171,7 +1183,6 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		jump_cache(t);
 		break;
 	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
-		mx_fold(t);
 		compare(t, i, false);
 		exit_direct(t, branch_cc(i->op), i->pc_off + i->imm);
 		break;
@@ -1237,8 +1248,7 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		break;
 	default:
 		/* CSRs, A, system instructions, illegal ones: they may read
-		 * fflags or change mstatus */
-		mx_fold(t);
+		 * fflags or change mstatus (call_fn folds MXCSR first) */
 		call_helper(t, i);
 		t->mx_on = t->fs_on = t->fs_dirty = false;
 		break;
@@ -1450,7 +1460,6 @@ void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **b
 	for (uint32_t k = 0; k < blk->n && !b->overflow; k++)
 		translate_insn(t, &blk->insn[k]);
 	/* the end of a block that did not jump: fall through to the next pc */
-	mx_fold(t);
 	exit_direct(t, -1, (int32_t)blk->bytes);
 	exit_stubs(t);
 
@@ -1460,9 +1469,6 @@ void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **b
 		for (int k = 0; k < st->nr_sites; k++)
 			x86_patch_rel32(st->sites[k], b->p);
 		t->dirty = st->dirty;
-		t->mx_on = st->mx;
-		t->mx_new = true;
-		mx_fold(t);
 		call_helper(t, st->i);
 		if (st->mx) {
 			/* the fast path goes on with flags of its own only */
