@@ -1261,8 +1261,8 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
  * the ways to the dispatcher and to C store them): the ten the page's
  * code uses most, the most used in the callee-saved host registers, which
  * survive helper calls. The code is read when the hart translates the
- * page's first block: a use counts 1, 4, 16 or 64 times as it is inside
- * 0, 1, 2 or 3 loops (the ranges of backward branches). A guess, read
+ * page's first block: a use inside d loops (the ranges of backward
+ * branches) counts 4^d times (d up to 6), as inner loops run most. A guess, read
  * from guest memory that may change under it, which costs speed only
  * when wrong: code whose choice differs is never chained together, nor
  * reached through the jump cache (jump_cache). Pages that are not RAM,
@@ -1371,7 +1371,7 @@ static uint64_t choose_held(struct jit *j, const struct rv_block *blk)
 		for (int k = 0, o = 0; k < n; k++) {
 			while (o <= at[k])
 				depth += loop[o++];
-			uint64_t w = 1ULL << (2 * (depth < 0 ? 0 : depth > 3 ? 3 : depth));
+			uint64_t w = 1ULL << (2 * (depth < 0 ? 0 : depth > 6 ? 6 : depth));
 			for (int r = 0; r < 3; r++)
 				weight[regs[k][r]] += w;
 		}
