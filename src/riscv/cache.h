@@ -16,6 +16,7 @@
  * the checked entry (chained jumps land there) and the body (jit/jit.c). */
 struct rv_jit_code {
 	void *entry, *body;
+	void *fwd;       /* the entry for forward jumps (translate.c) */
 	uint64_t held;   /* which guest registers the code holds (translate.c) */
 };
 

@@ -225,9 +225,8 @@ void jit_run(struct hart *h, int64_t budget)
 	for (;;) {
 		struct rv_block *b;
 		bool cacheable = true;
-		const void *code;
-		void *entry = NULL;
-		uint64_t pc, held = 0;
+		struct rv_jit_code tr;
+		uint64_t pc;
 
 		/* the interpreter's between-blocks checks (exec.c hart_run) */
 		if (unlikely(atomic_load_explicit(&h->attention, memory_order_relaxed))) {
@@ -248,39 +247,34 @@ void jit_run(struct hart *h, int64_t budget)
 			link.site = 0;
 			continue;
 		}
-		if (cacheable) {
-			code = b->jit[h->id].body;
-			entry = b->jit[h->id].entry;
-			held = b->jit[h->id].held;
-		} else {
-			code = NULL;
-		}
-		if (!code) {
+		if (cacheable)
+			tr = b->jit[h->id];
+		else
+			tr.body = NULL;
+		if (!tr.body) {
 			/* a page-crossing instruction's scratch block is
 			 * translated afresh each time and never linked */
-			void *body;
-			entry = jit_translate(j, b, cacheable, &body, &held);
-			if (!entry) {
+			if (!jit_translate(j, b, cacheable, &tr)) {
 				jit_flush(h);
 				link.site = 0;
 				continue;
 			}
-			code = body;
-			if (cacheable) {
-				b->jit[h->id].entry = entry;
-				b->jit[h->id].body = body;
-				b->jit[h->id].held = held;
-			}
+			if (cacheable)
+				b->jit[h->id] = tr;
 		}
 		if (link.site) {
 			/* a chain keeps the held registers in the host ones:
 			 * only between code that holds the same (a page's
 			 * blocks do, translate.c, unless its choice was
-			 * evicted and made again) */
-			if (cacheable && link.pa_page == b->pa >> 12 && h->jit_held == held) {
+			 * evicted and made again); a forward jump skips the
+			 * attention check (translate.c) */
+			bool fwd = link.pa_page >> 63;
+			uint64_t page = link.pa_page & ~(1ULL << 63);
+
+			if (cacheable && page == b->pa >> 12 && h->jit_held == tr.held) {
 				/* in h's own code: see the top */
 				x86_patch_rel32((uint8_t *)(uintptr_t)link.site,
-						(const uint8_t *)entry - j->delta);
+						(const uint8_t *)(fwd ? tr.fwd : tr.entry) - j->delta);
 				JIT_STAT_ADD(j->chains, 1);
 			}
 			link.site = 0;
@@ -293,8 +287,8 @@ void jit_run(struct hart *h, int64_t budget)
 		/* Every block a chain goes through holds what its first does;
 		 * where a jump goes into code that holds others, it says so
 		 * in jit_held (translate.c, jump_cache). */
-		h->jit_held = held;
-		link = enter(h, code);
+		h->jit_held = tr.held;
+		link = enter(h, tr.body);
 		if (h->jit_mxp)
 			fold_mxcsr(h);
 	}

@@ -47,12 +47,12 @@ int jit_op(struct hart *h, const struct rv_insn *i, uint64_t pc, uint64_t adj);
 /* Whether translated code may use FMA3: -1 asks cpuid at the first
  * translation; the lockstep test sets 0 to cover the no-FMA path. */
 extern int jit_host_fma;
-/* Translate b into j's cache: returns the checked entry and sets *body
- * (both rx addresses) and *held (which guest registers the code keeps in
- * host registers: only code with the same can be chained to it); NULL
- * when the cache is full. */
-void *jit_translate(struct jit *j, struct rv_block *b, bool linkable, void **body,
-		    uint64_t *held);
+/* Translate b into j's cache: fills *out (rx addresses of the checked
+ * entry, its forward-jump form and the dispatcher's body; which guest
+ * registers the code keeps in host registers: only code with the same can
+ * be chained to it); false when the cache is full. */
+struct rv_jit_code;
+bool jit_translate(struct jit *j, struct rv_block *b, bool linkable, struct rv_jit_code *out);
 
 /* --cpu-trace: print len bytes of host code (read at code) as the
  * instructions they are at addr (Capstone, src/riscv/jit/trace.c). */

@@ -71,7 +71,7 @@ struct tctx {
 	struct exit_stub {
 		uint8_t *site;
 		int32_t d;
-		bool chain;
+		bool chain, fwd;
 		uint64_t dirty;
 	} exits[BLOCK_MAX_INSNS + 2];
 	int nr_exits;
@@ -290,7 +290,7 @@ static void sync_in(struct tctx *t)
  * the dispatcher patches the jump to go straight to the target's checked
  * entry: a chained jump keeps the held registers live in the host ones,
  * and only the way to the dispatcher stores them. */
-static void exit_direct(struct tctx *t, int cc, int32_t d)
+static void exit_direct(struct tctx *t, int cc, int32_t d, bool fwd)
 {
 	struct x86_buf *b = &t->b;
 	int64_t off = (int64_t)(t->blk->pa & 0xfff) + d;
@@ -304,6 +304,7 @@ static void exit_direct(struct tctx *t, int cc, int32_t d)
 	e->site = cc < 0 ? x86_jmp32(b, NULL) : x86_jcc32(b, (enum x86_cc)cc, NULL);
 	e->d = d;
 	e->chain = t->linkable && off >= 0 && off < 0x1000;
+	e->fwd = fwd;
 	e->dirty = t->dirty;
 }
 
@@ -331,9 +332,10 @@ static void exit_stubs(struct tctx *t)
 		emit_pc(t, RAX, e->d);
 		x86_store(b, 8, HF(pc), RAX);
 		if (e->chain) {
-			/* the site the dispatcher patches, and the page */
+			/* the site the dispatcher patches, and the page
+			 * (bit 63: a forward jump) */
 			x86_mov_imm(b, RAX, (uint64_t)(uintptr_t)e->site);
-			x86_mov_imm(b, RDX, t->blk->pa >> 12);
+			x86_mov_imm(b, RDX, t->blk->pa >> 12 | (uint64_t)e->fwd << 63);
 		} else {
 			x86_alu_rr(b, 0, ALU_XOR, RAX, RAX);
 		}
@@ -1168,7 +1170,7 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 			emit_pc(t, RAX, i->pc_off + i->len);
 			store_x(b, i->rd, RAX);
 		}
-		exit_direct(t, -1, i->pc_off + i->imm);
+		exit_direct(t, -1, i->pc_off + i->imm, i->imm > 0);
 		break;
 	case OP_JALR:
 		load_x(b, 1, RAX, i->rs1);
@@ -1184,7 +1186,7 @@ static void translate_insn(struct tctx *t, const struct rv_insn *i)
 		break;
 	case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
 		compare(t, i, false);
-		exit_direct(t, branch_cc(i->op), i->pc_off + i->imm);
+		exit_direct(t, branch_cc(i->op), i->pc_off + i->imm, i->imm > 0);
 		break;
 	}
 	case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU: {
@@ -1417,15 +1419,14 @@ static void choose_cached(struct tctx *t)
 	}
 }
 
-void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **body_out,
-		    uint64_t *held_out)
+bool jit_translate(struct jit *j, struct rv_block *blk, bool linkable, struct rv_jit_code *out)
 {
 	struct tctx *t = calloc(1, sizeof(*t));
-	uint8_t *start, *body = NULL, *code;
-	void *ret = NULL;
+	uint8_t *start, *body = NULL, *code, *fwd;
+	bool ret = false;
 
 	if (!t)
-		return NULL;
+		return false;
 	t->j = j;
 	t->blk = blk;
 	t->linkable = linkable;
@@ -1435,7 +1436,7 @@ void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **b
 	t->b.end = j->rw + j->size;
 	start = t->b.p;
 	struct x86_buf *b = &t->b;
-	uint8_t *bail[2];
+	uint8_t *bail[2];   /* budget, attention */
 
 	/* Checked entry. It charges the slice for the block's instructions
 	 * up front, as exec.c does, and leaves when the block does not fit
@@ -1446,7 +1447,15 @@ void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **b
 	 * attention word; mie, mstatus and the privilege change only in
 	 * helpers that end the block and return to the dispatcher, which
 	 * looks at mip & mie each time). Instret is not counted here: it is
-	 * what the budget spent says (sync_out). */
+	 * what the budget spent says (sync_out). A forward jump in the page
+	 * enters after the attention check (fwd): a run of forward jumps
+	 * ends within the page, at a backward jump, a jump elsewhere or the
+	 * dispatcher, which all look, so the attention word still has an
+	 * answer within the slice (what dropped code, requests and
+	 * interrupts need), a few blocks later at most. */
+	x86_alu_mi(b, 0, ALU_CMP, HF(attention), 0);
+	bail[1] = x86_jcc32(b, CC_NE, NULL);
+	fwd = b->p;
 	if (blk->n) {
 		x86_alu_ri(b, 1, ALU_SUB, BUDGET, (int32_t)blk->n);
 		bail[0] = x86_jcc32(b, CC_L, NULL);
@@ -1454,13 +1463,11 @@ void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **b
 		x86_test_rr(b, 1, BUDGET, BUDGET);
 		bail[0] = x86_jcc32(b, CC_LE, NULL);
 	}
-	x86_alu_mi(b, 0, ALU_CMP, HF(attention), 0);
-	bail[1] = x86_jcc32(b, CC_NE, NULL);
 	code = b->p;
 	for (uint32_t k = 0; k < blk->n && !b->overflow; k++)
 		translate_insn(t, &blk->insn[k]);
 	/* the end of a block that did not jump: fall through to the next pc */
-	exit_direct(t, -1, (int32_t)blk->bytes);
+	exit_direct(t, -1, (int32_t)blk->bytes, true);
 	exit_stubs(t);
 
 	/* slow paths: jit_op runs the instruction */
@@ -1489,10 +1496,10 @@ void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **b
 	}
 	if (!b->overflow) {
 		/* the checks failed: back to the dispatcher with h->x[] exact */
-		for (int k = 0; k < 2; k++)
-			x86_patch_rel32(bail[k], b->p);
+		x86_patch_rel32(bail[0], b->p);
 		if (blk->n)
 			x86_alu_ri(b, 1, ALU_ADD, BUDGET, (int32_t)blk->n);
+		x86_patch_rel32(bail[1], b->p);
 		choose_cached(t);
 		write_back(t);
 		sync_out(t);
@@ -1515,19 +1522,21 @@ void *jit_translate(struct jit *j, struct rv_block *blk, bool linkable, void **b
 		JIT_STAT_SET(j->used, used > j->size ? j->size : used);
 		JIT_STAT_ADD(j->blocks, 1);
 		JIT_STAT_ADD(j->code_bytes, len);
-		ret = start + j->delta;
-		*body_out = body + j->delta;
-		*held_out = t->held;
+		ret = true;
+		out->entry = start + j->delta;
+		out->fwd = fwd + j->delta;
+		out->body = body + j->delta;
+		out->held = t->held;
 		if (j->trace) {
 			fprintf(stderr, "jit: block pa %#llx, %u insns, %zu bytes of x86-64 at %p, holds",
-				(unsigned long long)blk->pa, blk->n, len, ret);
+				(unsigned long long)blk->pa, blk->n, len, out->entry);
 			for (int n = 0; n < NR_CACHED; n++)
 				fprintf(stderr, " x%u", (unsigned)(t->held >> (5 * n)) & 31);
 			fprintf(stderr, "\n");
 			for (uint32_t k = 0; k <= blk->n; k++)
 				fprintf(stderr, "jit:   +%03x %08x %s\n", blk->insn[k].pc_off,
 					blk->insn[k].raw, rv_op_names[blk->insn[k].op]);
-			jit_trace_host(start, len, (uint64_t)(uintptr_t)ret);
+			jit_trace_host(start, len, (uint64_t)(uintptr_t)out->entry);
 		}
 	}
 	free(t);
