@@ -134,6 +134,14 @@ test_main:
 	/* fence and nop-like hints execute */
 	TEST_CASE(116); fence; fence rw, rw; fence.i; nop; ASSERT_IMM(zero, 0)
 	/* ecall/ebreak are covered by except.S */
+	/* zext.w (slli 32 + srli 32: the translator makes it one 32-bit
+	 * mov), into itself, across registers held or not, and a pair that
+	 * is not one (different registers) */
+	TEST_CASE(117); li a0, 0xdeadbeef12345678; slli a4, a0, 32; srli a4, a4, 32; ASSERT_IMM(a4, 0x12345678)
+	TEST_CASE(118); li a5, -1; slli a5, a5, 32; srli a5, a5, 32; ASSERT_IMM(a5, 0xffffffff)
+	TEST_CASE(119); li t5, 0x80000000ffffffff; slli t5, t5, 32; srli t5, t5, 32; ASSERT_IMM(t5, 0xffffffff)
+	TEST_CASE(120); li s11, 0xffffffff00000001; slli t4, s11, 32; srli t4, t4, 32; ASSERT_IMM(t4, 1)
+	TEST_CASE(121); li a0, 0xdeadbeef12345678; slli a4, a0, 32; srli a5, a4, 32; ASSERT_IMM(a5, 0x12345678); ASSERT_IMM(a4, 0x1234567800000000)
 	TEST_PASS
 
 	.data

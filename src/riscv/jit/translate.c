@@ -1076,6 +1076,22 @@ call:
 }
 
 /* One instruction. */
+/* slli rd, rs, 32; srli rd, rd, 32 (zext.w, which compiled RV64GC
+ * code uses for every unsigned 32-bit index): one 32-bit mov, which
+ * zero-extends. Neither instruction can trap. */
+static bool zext_w(struct tctx *t, const struct rv_insn *a, const struct rv_insn *c)
+{
+	int d;
+
+	if (a->op != OP_SLLI || c->op != OP_SRLI || a->imm != 32 || c->imm != 32 ||
+	    a->rd != c->rd || c->rs1 != a->rd || a->rd == 32 || !a->rs1)
+		return false;
+	d = dst_of(t, a->rd);
+	load_x(&t->b, 0, d, a->rs1);   /* mov d32, rs32 (also when d holds rs) */
+	put_x(t, a->rd, d);
+	return true;
+}
+
 static void translate_insn(struct tctx *t, const struct rv_insn *i)
 {
 	struct x86_buf *b = &t->b;
@@ -1464,8 +1480,13 @@ bool jit_translate(struct jit *j, struct rv_block *blk, bool linkable, struct rv
 		bail[0] = x86_jcc32(b, CC_LE, NULL);
 	}
 	code = b->p;
-	for (uint32_t k = 0; k < blk->n && !b->overflow; k++)
+	for (uint32_t k = 0; k < blk->n && !b->overflow; k++) {
+		if (k + 1 < blk->n && zext_w(t, &blk->insn[k], &blk->insn[k + 1])) {
+			k++;
+			continue;
+		}
 		translate_insn(t, &blk->insn[k]);
+	}
 	/* the end of a block that did not jump: fall through to the next pc */
 	exit_direct(t, -1, (int32_t)blk->bytes, true);
 	exit_stubs(t);
