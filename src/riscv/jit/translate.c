@@ -1376,6 +1376,7 @@ static uint64_t choose_held(struct jit *j, const struct rv_block *blk)
 	int16_t loop[0x1001] = { 0 };
 	const uint8_t *page;
 	int n, depth = 0;
+	bool keep = false;
 
 	if (j->held_pages[slot].held && j->held_pages[slot].page == page_nr)
 		return j->held_pages[slot].held;
@@ -1409,8 +1410,23 @@ static uint64_t choose_held(struct jit *j, const struct rv_block *blk)
 			if (weight[a] > weight[guest[pos]])
 				guest[pos] = (uint8_t)a;
 		}
-		/* heaviest first: they get the callee-saved host registers */
-		for (int a = 1; a < NR_CACHED; a++)
+		/* Pages whose code the default serves nearly as well keep
+		 * it: jumps between pages holding the same go straight
+		 * through the jump cache, others through a store and load of
+		 * every held register (jump_cache). */
+		{
+			uint64_t chosen = 0, dflt = 0;
+			for (int c = 0; c < NR_CACHED; c++) {
+				chosen += weight[guest[c]];
+				dflt += weight[held_default[c]];
+			}
+			keep = chosen * 2 < dflt * 3;
+		}
+		/* heaviest first: they get the callee-saved host registers
+		 * (the default's own order is the same on every page) */
+		if (keep)
+			memcpy(guest, held_default, sizeof(guest));
+		for (int a = 1; a < NR_CACHED && !keep; a++)
 			for (int c = a; c > 0 && weight[guest[c]] > weight[guest[c - 1]]; c--) {
 				uint8_t tmp = guest[c];
 				guest[c] = guest[c - 1];
