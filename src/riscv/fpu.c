@@ -123,8 +123,7 @@ static inline uint32_t host_end(unsigned rm)
 	__asm__ volatile("stmxcsr %0" : "=m"(m));
 	if (rm != RM_RNE)
 		mxcsr_write(MXCSR_DEFAULT);
-	return ((m & 0x01) << 4) | ((m & 0x04) << 1) | ((m & 0x08) >> 1) |
-	       ((m & 0x10) >> 3) | ((m & 0x20) >> 5);
+	return FPU_FFLAGS_OF_MXCSR(m);
 }
 
 static inline void host_mode(unsigned rm)

@@ -12,6 +12,14 @@ struct rv_fpu {
 	uint32_t frm;     /* dynamic rounding mode, 3 bits */
 };
 
+/* The x86 SSE MXCSR exception flags (IE DE ZE OE UE PE, bits 0-5) as
+ * fflags (NV DZ OF UF NX): the denormal-operand flag has no RISC-V
+ * counterpart. A constant expression, for tables too (fpu.c, and the
+ * translator's inline F/D). */
+#define FPU_FFLAGS_OF_MXCSR(m) \
+	((((m) & 0x01) << 4) | (((m) & 0x04) << 1) | (((m) & 0x08) >> 1) | \
+	 (((m) & 0x10) >> 3) | (((m) & 0x20) >> 5))
+
 /* Execute one OP-FP, FMADD, FMSUB, FNMSUB or FNMADD instruction (not loads
  * and stores). x is the integer register file; the instruction may write
  * x[rd] including x[0] (the caller zeroes it again). The caller has checked

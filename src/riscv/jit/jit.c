@@ -199,14 +199,13 @@ static void jit_flush(struct hart *h)
 
 /* Translated code leaves the fflags its inline F/D raised in MXCSR's
  * sticky flags (translate.c, mx_fold): they join fflags here, on the way
- * back. IE ZE OE UE PE -> NV DZ OF UF NX; DE has no RISC-V counterpart. */
+ * back. */
 static void fold_mxcsr(struct hart *h)
 {
 	uint32_t m;
 
 	__asm__ volatile("stmxcsr %0" : "=m"(m));
-	h->fpu.fflags |= ((m & 0x01) << 4) | ((m & 0x04) << 1) | ((m & 0x08) >> 1) |
-			 ((m & 0x10) >> 3) | ((m & 0x20) >> 5);
+	h->fpu.fflags |= FPU_FFLAGS_OF_MXCSR(m);
 	h->jit_mxp = 0;
 }
 

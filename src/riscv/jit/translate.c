@@ -194,7 +194,7 @@ static void stub_close(struct tctx *t, struct stub *s)
  * (fpu.c) left there (0): a block's first F/D operation clears them when
  * they are C's (mx_need). Both use the red zone below rsp (no call
  * between the store and the load). */
-#define MX(m) (((m) & 1) << 4 | ((m) & 4) << 1 | ((m) & 8) >> 1 | ((m) & 16) >> 3 | ((m) & 32) >> 5)
+#define MX(m) FPU_FFLAGS_OF_MXCSR(m)
 #define MX4(m) MX(m), MX(m + 1), MX(m + 2), MX(m + 3)
 #define MX16(m) MX4(m), MX4(m + 4), MX4(m + 8), MX4(m + 12)
 static const uint8_t mxcsr_to_fflags[64] = { MX16(0), MX16(16), MX16(32), MX16(48) };
