@@ -7,8 +7,9 @@
  * serves every virtual alias of it: the pc of an instruction is
  * h->jit_vpage (the virtual page the running chain is in; chains never
  * leave a page) + its offset in the page (emit_pc). Guest registers live in h->x[]
- * ([rbx + 8*r]), but ten of them (held_guest[]) live in host registers
- * (rbp, r13-r15, rsi, rdi, r8-r11) in every block: chained jumps pass them
+ * ([rbx + 8*r]), but ten of them, chosen for each physical page
+ * (choose_held), live in host registers (rbp, r13-r15, rsi, rdi, r8-r11)
+ * in every block of the page: chained jumps pass them
  * on, the dispatcher's entry loads them, and they are written back before
  * every way out to the dispatcher and every helper call (a helper and a
  * trap see h->x[] exact); after a call the helper's destination and the
@@ -44,7 +45,7 @@ struct stub {
 	uint8_t *back;        /* where the fast path continues */
 	const struct rv_insn *i;
 	uint64_t dirty;       /* t->dirty at the jumps into the stub */
-	bool mx;              /* t->mx_on there: fold the host flags first */
+	bool mx;              /* t->mx_on there: make MXCSR the guest's again after the call */
 };
 
 #define NR_CACHED 10
@@ -58,13 +59,13 @@ struct tctx {
 	struct jit *j;
 	struct rv_block *blk;
 	bool linkable;
-	uint64_t held;        /* the guest registers held: 5 bits each, held_regs() */
+	uint64_t held;        /* the guest registers held: 5 bits each (held_pack) */
 	struct stub stubs[BLOCK_MAX_INSNS + 1];
 	int nr_stubs;
 	/* What the code at the current point knows (fp section below):
 	 * mstatus.FS is not Off / is Dirty; the host's MXCSR exception flags
-	 * were cleared in this block and since hold only what inline F/D
-	 * operations raised, not yet folded into fflags for sure. */
+	 * hold only guest flags not yet folded into fflags (h->jit_mxp is 1:
+	 * mx_need ran on this path since the last call to C). */
 	bool fs_on, fs_dirty, mx_on;
 	/* direct exits, their ways to the dispatcher emitted after the
 	 * body (exit_direct) */
