@@ -31,18 +31,7 @@
 #define BUF (RAM_BASE + 0x100000)
 #define SECTORS 64
 
-static int failures;
-
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (cond)                                                        \
-			printf("PASS %s\n", name);                               \
-		else {                                                           \
-			printf("FAIL %s: %s (line %d)\n", name, #cond, __LINE__); \
-			failures++;                                              \
-		}                                                                \
-		fflush(stdout);                                                  \
-	} while (0)
+#include "check.h"
 
 static _Atomic int irq_level[64];
 

@@ -32,18 +32,7 @@
 #define TXBUF (RAM_BASE + 0x10000)
 #define RXBUF (RAM_BASE + 0x20000)
 
-static int failures;
-
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (cond)                                                        \
-			printf("PASS %s\n", name);                               \
-		else {                                                           \
-			printf("FAIL %s: %s (line %d)\n", name, #cond, __LINE__); \
-			failures++;                                              \
-		}                                                                \
-		fflush(stdout);                                                  \
-	} while (0)
+#include "check.h"
 
 static _Atomic int irq_level;
 

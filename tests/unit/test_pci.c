@@ -17,18 +17,7 @@
 #define MEMW 0x40000000ULL
 #define MEM64W 0x400000000ULL
 
-static int failures;
-
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (cond)                                                        \
-			printf("PASS %s\n", name);                               \
-		else {                                                           \
-			printf("FAIL %s: %s (line %d)\n", name, #cond, __LINE__); \
-			failures++;                                              \
-		}                                                                \
-		fflush(stdout);                                                  \
-	} while (0)
+#include "check.h"
 
 static int line_level[64];
 

@@ -22,18 +22,7 @@
 #define STATUS (RAM_BASE + 0x30000)
 #define SECTORS 64
 
-static int failures;
-
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (cond)                                                        \
-			printf("PASS %s\n", name);                               \
-		else {                                                           \
-			printf("FAIL %s: %s (line %d)\n", name, #cond, __LINE__); \
-			failures++;                                              \
-		}                                                                \
-		fflush(stdout);                                                  \
-	} while (0)
+#include "check.h"
 
 static _Atomic int irq_level, irq_count;
 

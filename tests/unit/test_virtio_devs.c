@@ -30,18 +30,7 @@
 #define USED(q) (QBASE(q) + 0x2000)
 #define BUF (RAM_BASE + 0x100000)
 
-static int failures;
-
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (cond)                                                        \
-			printf("PASS %s\n", name);                               \
-		else {                                                           \
-			printf("FAIL %s: %s (line %d)\n", name, #cond, __LINE__); \
-			failures++;                                              \
-		}                                                                \
-		fflush(stdout);                                                  \
-	} while (0)
+#include "check.h"
 
 static void fake_set_irq(void *ctx, unsigned irq, int level)
 {

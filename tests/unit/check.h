@@ -1,0 +1,22 @@
+/* The device unit tests' check: one line per check, "PASS name" or
+ * "FAIL name: condition (line N)", as tests/run.sh reads them; failures
+ * counts the failed ones for the test's exit status. */
+#ifndef TREVO_TESTS_UNIT_CHECK_H
+#define TREVO_TESTS_UNIT_CHECK_H
+
+#include <stdio.h>
+
+static int failures;
+
+#define CHECK(name, cond)                                                        \
+	do {                                                                     \
+		if (cond)                                                        \
+			printf("PASS %s\n", name);                               \
+		else {                                                           \
+			printf("FAIL %s: %s (line %d)\n", name, #cond, __LINE__); \
+			failures++;                                              \
+		}                                                                \
+		fflush(stdout);                                                  \
+	} while (0)
+
+#endif
