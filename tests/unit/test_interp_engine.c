@@ -11,17 +11,8 @@
 #include "stats.h"
 #include "vm.h"
 
-static int failures;
-
-#define CHECK(name, cond)                                                              \
-	do {                                                                           \
-		if (cond)                                                              \
-			printf("PASS interp-engine-%s\n", name);                       \
-		else {                                                                 \
-			printf("FAIL interp-engine-%s: %s (line %d)\n", name, #cond, __LINE__); \
-			failures++;                                                    \
-		}                                                                      \
-	} while (0)
+#define CHECK_PREFIX "interp-engine-"
+#include "check.h"
 
 #define RAM_BASE 0x80000000ULL
 #define COUNTER_OFF 0x100

@@ -7,17 +7,8 @@
 
 #include "host/json.h"
 
-static int failures;
-
-#define CHECK(name, cond)                                                         \
-	do {                                                                      \
-		if (cond)                                                         \
-			printf("PASS json-%s\n", name);                           \
-		else {                                                            \
-			printf("FAIL json-%s: %s (line %d)\n", name, #cond, __LINE__); \
-			failures++;                                               \
-		}                                                                 \
-	} while (0)
+#define CHECK_PREFIX "json-"
+#include "check.h"
 
 static struct json *parse(const char *s, int *err)
 {

@@ -17,17 +17,8 @@
 #include "x86/vcpu.h"
 #include "x86/x86.h"
 
-static int failures;
-
-#define CHECK(name, cond)                                                           \
-	do {                                                                        \
-		if (cond)                                                           \
-			printf("PASS kvm-engine-%s\n", name);                       \
-		else {                                                              \
-			printf("FAIL kvm-engine-%s: %s (line %d)\n", name, #cond, __LINE__); \
-			failures++;                                                 \
-		}                                                                   \
-	} while (0)
+#define CHECK_PREFIX "kvm-engine-"
+#include "check.h"
 
 #define COUNTER_GPA 0x200000ULL
 #define CODE_GPA    X86_KERNEL_ADDR

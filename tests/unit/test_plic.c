@@ -6,17 +6,8 @@
 
 #include "riscv/board.h"
 
-static int failures;
-
-#define CHECK(name, cond)                                                         \
-	do {                                                                      \
-		if (cond)                                                         \
-			printf("PASS plic-%s\n", name);                           \
-		else {                                                            \
-			printf("FAIL plic-%s: %s (line %d)\n", name, #cond, __LINE__); \
-			failures++;                                               \
-		}                                                                 \
-	} while (0)
+#define CHECK_PREFIX "plic-"
+#include "check.h"
 
 static const struct mmio_region *plic;
 

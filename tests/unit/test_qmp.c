@@ -20,18 +20,8 @@
 #include "host/qmp_session.h"
 #include "vm.h"
 
-static int failures;
-
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (cond)                                                        \
-			printf("PASS qmp-%s\n", name);                           \
-		else {                                                           \
-			printf("FAIL qmp-%s: %s (line %d)\n", name, #cond, __LINE__); \
-			failures++;                                              \
-		}                                                                \
-		fflush(stdout);                                                  \
-	} while (0)
+#define CHECK_PREFIX "qmp-"
+#include "check.h"
 
 static struct vm_config cfg = { .cpus = 2 };
 static struct vm vm = { .cfg = &cfg };

@@ -8,18 +8,8 @@
 #include "host/loop.h"
 #include "vm.h"
 
-static int failures;
-
-#define CHECK(name, cond)                                                        \
-	do {                                                                     \
-		if (cond)                                                        \
-			printf("PASS rtc-%s\n", name);                           \
-		else {                                                           \
-			printf("FAIL rtc-%s: %s (line %d)\n", name, #cond, __LINE__); \
-			failures++;                                              \
-		}                                                                \
-		fflush(stdout);                                                  \
-	} while (0)
+#define CHECK_PREFIX "rtc-"
+#include "check.h"
 
 static _Atomic int irq_level;
 static unsigned irq_num;

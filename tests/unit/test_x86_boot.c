@@ -15,7 +15,8 @@
 #include "vm.h"
 #include "x86/x86.h"
 
-static int failures;
+#define CHECK_PREFIX "x86-boot-"
+#include "check.h"
 
 /* The bad-input cases end a child process with die(): what it allocated
  * stays allocated, as in trevo itself. */
@@ -25,15 +26,6 @@ const char *__asan_default_options(void)
 	return "detect_leaks=0";
 }
 
-#define CHECK(name, cond)                                                          \
-	do {                                                                       \
-		if (cond)                                                          \
-			printf("PASS x86-boot-%s\n", name);                        \
-		else {                                                             \
-			printf("FAIL x86-boot-%s: %s (line %d)\n", name, #cond, __LINE__); \
-			failures++;                                                \
-		}                                                                  \
-	} while (0)
 
 static char tmpdir[] = "/tmp/trevo-x86-boot-XXXXXX";
 
