@@ -140,37 +140,15 @@ static uint64_t stat(struct device *dev, const char *name)
 	return stat_value;
 }
 
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)be16(p) << 16 | be16(p + 2);
-}
-
-static void put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 static void put32(uint8_t *p, uint32_t v)
 {
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
+	unit_put16(p, v >> 16);
+	unit_put16(p + 2, v & 0xffff);
 }
 
 static uint16_t inet_csum(uint32_t sum, const uint8_t *p, size_t len)
 {
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += be16(p + i);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	return (uint16_t)~unit_sum16(sum, p, len);
 }
 
 /* Ethernet + IPv4 + TCP (20-byte header) from 10.0.2.15:40000 to
@@ -185,25 +163,25 @@ static size_t tcp_frame(uint8_t *f, const uint8_t *dst_mac, int port, uint32_t s
 	memset(f, 0, 54);
 	memcpy(f, dst_mac, 6);
 	memcpy(f + 6, src_mac, 6);
-	put16(f + 12, 0x0800);
+	unit_put16(f + 12, 0x0800);
 	ip[0] = 0x45;
-	put16(ip + 2, 40 + (unsigned)payload);
-	put16(ip + 6, 0x4000);                    /* DF */
+	unit_put16(ip + 2, 40 + (unsigned)payload);
+	unit_put16(ip + 6, 0x4000);                    /* DF */
 	ip[8] = 64;
 	ip[9] = 6;
 	memcpy(ip + 12, (uint8_t[]){ 10, 0, 2, 15, 10, 0, 2, 2 }, 8);
-	put16(ip + 10, inet_csum(0, ip, 20));
-	put16(tcp, 40000);
-	put16(tcp + 2, (unsigned)port);
+	unit_put16(ip + 10, inet_csum(0, ip, 20));
+	unit_put16(tcp, 40000);
+	unit_put16(tcp + 2, (unsigned)port);
 	put32(tcp + 4, seq);
 	put32(tcp + 8, ack);
 	tcp[12] = 5 << 4;
 	tcp[13] = flags;
-	put16(tcp + 14, 65535);
+	unit_put16(tcp + 14, 65535);
 	for (size_t i = 0; i < payload; i++)
 		tcp[20 + i] = (uint8_t)(0x30 + i);
 	pseudo = 0x0a00 + 0x020f + 0x0a00 + 0x0202 + 6 + 20 + (uint32_t)payload;
-	put16(tcp + 16, inet_csum(pseudo, tcp, 20 + payload));
+	unit_put16(tcp + 16, inet_csum(pseudo, tcp, 20 + payload));
 	return 54 + payload;
 }
 
@@ -338,12 +316,12 @@ int main(void)
 					     1u << 24 | 1u << 27);
 		wr(0x3818, 1);
 		f = next_rx(&rdh, &st, &er);
-		CHECK("e1000-tcp-synack", f && be16(f + 12) == 0x0800 && f[14 + 9] == 6 &&
-					      f[14 + 20 + 13] == 0x12 && be32(f + 14 + 20 + 8) == 1001);
+		CHECK("e1000-tcp-synack", f && unit_be16(f + 12) == 0x0800 && f[14 + 9] == 6 &&
+					      f[14 + 20 + 13] == 0x12 && unit_be32(f + 14 + 20 + 8) == 1001);
 		CHECK("e1000-rx-csum-offload", f && (st & 0x60) == 0x60 && !(st & 0x4) && er == 0);
 		if (!f)
 			goto tcp_done;
-		their = be32(f + 14 + 20 + 4) + 1;
+		their = unit_be32(f + 14 + 20 + 4) + 1;
 		cs = accept(ls, NULL, NULL);
 		/* ACK, then a TSO send of 4000 bytes with an MSS of 1000: a
 		 * context descriptor (3.3.6) and one data descriptor (3.3.7) */
@@ -358,7 +336,7 @@ int main(void)
 				      1u << 29 /* DEXT */;
 			memcpy(host(TXR + 32) + 8, &cl, 4);
 			host(TXR + 32)[13] = 54;         /* HDRLEN */
-			put16(host(TXR + 32) + 14, 0);
+			unit_put16(host(TXR + 32) + 14, 0);
 			host(TXR + 32)[14] = 1000 & 0xff; /* MSS, little-endian */
 			host(TXR + 32)[15] = 1000 >> 8;
 			put_desc(TXR + 48, TXBUF + 0x2000, 4054 | 1u << 20 | 1u << 24 | 1u << 26 |
@@ -375,7 +353,7 @@ int main(void)
 		CHECK("e1000-tso-whole-to-slirp", wait_for(0x3810, 4) && stat(dev, "tx-frames") - frames == 2 &&
 						     stat(dev, "tx-tso") == 1);
 		f = next_rx(&rdh, &st, &er);
-		CHECK("e1000-tso-acked-once", f && be32(f + 14 + 20 + 8) == 5001 && rdh == 3);
+		CHECK("e1000-tso-acked-once", f && unit_be32(f + 14 + 20 + 8) == 5001 && rdh == 3);
 		wr(0x5000, 0);
 tcp_done:
 		if (cs >= 0)

@@ -11,40 +11,28 @@
 #include <string.h>
 
 #include "dev/netoffload.h"
+#include "unit_net.h"
 
 #include "check.h"
 
-static unsigned be16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
-static uint32_t be32(const uint8_t *p) { return (uint32_t)be16(p) << 16 | be16(p + 2); }
-
-/* RFC 1071, written again on purpose: the test must not trust the code
- * under test. 0 when a region holding its own checksum is correct. */
-static unsigned ref_sum(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		sum += i % 2 ? p[i] : (uint32_t)p[i] << 8;
-	while (sum > 0xffff)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
 
 static bool ip4_ok(const uint8_t *ip)
 {
-	return ref_sum(0, ip, (ip[0] & 15) * 4u) == 0xffff;
+	return unit_sum16(0, ip, (ip[0] & 15) * 4u) == 0xffff;
 }
 
 static bool tcp4_ok(const uint8_t *ip, size_t tcp_len)
 {
-	uint32_t pseudo = ref_sum(0, ip + 12, 8) + 6 + (uint32_t)tcp_len;
+	uint32_t pseudo = unit_sum16(0, ip + 12, 8) + 6 + (uint32_t)tcp_len;
 
-	return ref_sum(pseudo, ip + (ip[0] & 15) * 4u, tcp_len) == 0xffff;
+	return unit_sum16(pseudo, ip + (ip[0] & 15) * 4u, tcp_len) == 0xffff;
 }
 
 static bool tcp6_ok(const uint8_t *ip, size_t tcp_len)
 {
-	uint32_t pseudo = ref_sum(0, ip + 8, 32) + 6 + (uint32_t)tcp_len;
+	uint32_t pseudo = unit_sum16(0, ip + 8, 32) + 6 + (uint32_t)tcp_len;
 
-	return ref_sum(pseudo, ip + 40, tcp_len) == 0xffff;
+	return unit_sum16(pseudo, ip + 40, tcp_len) == 0xffff;
 }
 
 #define MAXSEG 16
@@ -105,12 +93,12 @@ static void test_csum_insert(void)
 	memcpy(ip + 12, (uint8_t[]){ 10, 0, 2, 15, 10, 0, 2, 3 }, 8);
 	udp[1] = 53; udp[3] = 99; udp[5] = 13;
 	memcpy(udp + 8, "hello", 5);
-	pseudo = ref_sum(0, ip + 12, 8) + 17 + 13;
-	pseudo = ref_sum(pseudo, NULL, 0);
+	pseudo = unit_sum16(0, ip + 12, 8) + 17 + 13;
+	pseudo = unit_sum16(pseudo, NULL, 0);
 	udp[6] = (uint8_t)(pseudo >> 8);
 	udp[7] = (uint8_t)pseudo;
 	CHECK("csum-insert-udp", net_csum_insert(f, sizeof(f), 34, sizeof(f), 34 + 6) == 0 &&
-					 ref_sum(ref_sum(0, ip + 12, 8) + 17 + 13, udp, 13) == 0xffff);
+					 unit_sum16(unit_sum16(0, ip + 12, 8) + 17 + 13, udp, 13) == 0xffff);
 	CHECK("csum-insert-field-outside", net_csum_insert(f, sizeof(f), 34, sizeof(f), sizeof(f) - 1) == -EINVAL);
 	CHECK("csum-insert-start-outside", net_csum_insert(f, sizeof(f), sizeof(f), sizeof(f), 0) == -EINVAL);
 	CHECK("csum-insert-end-outside", net_csum_insert(f, sizeof(f), 0, sizeof(f) + 1, 0) == -EINVAL);
@@ -134,10 +122,10 @@ static void test_tso_tap(bool opt)
 		const uint8_t *s = sent[i].data, *ip = s + 14, *tcp = s + t.tucss;
 		size_t n = i < 2 ? 1400 : 200;
 		ok &= sent[i].len == hl + n;
-		ok &= be16(ip + 2) == hl - 14 + n;
-		ok &= be16(ip + 4) == 0x1234 + i;
+		ok &= unit_be16(ip + 2) == hl - 14 + n;
+		ok &= unit_be16(ip + 4) == 0x1234 + i;
 		ok &= ip4_ok(ip);
-		ok &= be32(tcp + 4) == (uint32_t)(0xfffff000u + 1400 * i);
+		ok &= unit_be32(tcp + 4) == (uint32_t)(0xfffff000u + 1400 * i);
 		ok &= tcp4_ok(ip, hl - t.tucss + n);
 		ok &= tcp[13] == (i == 0 ? 0x90 : i == 1 ? 0x10 : 0x19);
 		ok &= !memcmp(tcp + 20, (uint8_t[]){ 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2 }, 12);
@@ -158,7 +146,7 @@ static void test_tso_whole(void)
 	r = net_tso_send(&stack, frame, len, &t, seg, sizeof(seg), capture, NULL);
 	CHECK("tso-slirp-whole", r == 1 && nsent == 1 && sent[0].len == len);
 	CHECK("tso-slirp-whole-fields",
-	      be16(sent[0].data + 16) == len - 14 && be16(sent[0].data + 18) == 0x1234 &&
+	      unit_be16(sent[0].data + 16) == len - 14 && unit_be16(sent[0].data + 18) == 0x1234 &&
 		      ip4_ok(sent[0].data + 14) && tcp4_ok(sent[0].data + 14, len - 34) &&
 		      sent[0].data[34 + 13] == 0x99 && sent[0].data[hl + 59999] == (uint8_t)59999);
 	/* Larger than an IPv4 total length can say: segmented instead. */
@@ -189,7 +177,7 @@ static void test_tso_ipv6(void)
 					    nsent == 3);
 	for (unsigned i = 0; i < 3 && nsent == 3; i++) {
 		size_t n = i < 2 ? 1000 : 500;
-		ok &= be16(sent[i].data + 18) == 20 + n && be32(sent[i].data + 54 + 4) == 7 + 1000 * i;
+		ok &= unit_be16(sent[i].data + 18) == 20 + n && unit_be32(sent[i].data + 54 + 4) == 7 + 1000 * i;
 		ok &= tcp6_ok(sent[i].data + 14, 20 + n);
 		ok &= sent[i].data[54 + 13] == (i < 2 ? 0x10 : 0x18);
 	}

@@ -279,23 +279,6 @@ static void test_net(void)
 
 /* ---- TCP through slirp ---------------------------------------------------- */
 
-static void put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static unsigned get16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
-static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get16(p + 2); }
-
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		sum += i % 2 ? p[i] : (uint32_t)p[i] << 8;
-	while (sum > 0xffff)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
 
 /* At f: the virtio_net_hdr, then a TCP/IPv4 frame from 10.0.2.15:40000
  * to 10.0.2.2:port with payload bytes 0x30 + i. The IP checksum is done;
@@ -313,24 +296,24 @@ static uint32_t tcp_request(uint8_t *f, int port, uint32_t seq, uint32_t ack, ui
 			       0x08, 0x00 }, 14);
 	memset(ip, 0, 40);
 	ip[0] = 0x45;
-	put16(ip + 2, 40 + payload);
-	put16(ip + 4, 7);
+	unit_put16(ip + 2, 40 + payload);
+	unit_put16(ip + 4, 7);
 	ip[8] = 64;
 	ip[9] = 6;
 	memcpy(ip + 12, (uint8_t[]){ 10, 0, 2, 15, 10, 0, 2, 2 }, 8);
-	put16(ip + 10, (uint16_t)~sum16(0, ip, 20));
-	put16(tcp, 40000);
-	put16(tcp + 2, (unsigned)port);
-	put16(tcp + 4, seq >> 16);
-	put16(tcp + 6, seq & 0xffff);
-	put16(tcp + 8, ack >> 16);
-	put16(tcp + 10, ack & 0xffff);
+	unit_put16(ip + 10, (uint16_t)~unit_sum16(0, ip, 20));
+	unit_put16(tcp, 40000);
+	unit_put16(tcp + 2, (unsigned)port);
+	unit_put16(tcp + 4, seq >> 16);
+	unit_put16(tcp + 6, seq & 0xffff);
+	unit_put16(tcp + 8, ack >> 16);
+	unit_put16(tcp + 10, ack & 0xffff);
 	tcp[12] = 5 << 4;
 	tcp[13] = flags;
-	put16(tcp + 14, 65535);
+	unit_put16(tcp + 14, 65535);
 	for (unsigned i = 0; i < payload; i++)
 		tcp[20 + i] = (uint8_t)(0x30 + i);
-	put16(tcp + 16, sum16(sum16(0, ip + 12, 8) + 6 + 20 + payload, NULL, 0));
+	unit_put16(tcp + 16, unit_sum16(unit_sum16(0, ip + 12, 8) + 6 + 20 + payload, NULL, 0));
 	return 12 + 54 + payload;
 }
 
@@ -403,13 +386,13 @@ static void test_net_tcp(void)
 	offer(1, 0, BUF + 0x20000, len, false, true);
 	f = next_rx(&fl);
 	CHECK("net-tcp-synack-after-csum-offload",
-	      f && get16(f + 12) == 0x0800 && f[14 + 9] == 6 && f[14 + 20 + 13] == 0x12 &&
-		      get32(f + 14 + 20 + 8) == 1001);
+	      f && unit_be16(f + 12) == 0x0800 && f[14 + 9] == 6 && f[14 + 20 + 13] == 0x12 &&
+		      unit_be32(f + 14 + 20 + 8) == 1001);
 	CHECK("net-rx-data-valid", f && fl == 2);
 	wait_used(1, NULL, 2000);
 	if (!f)
 		goto done;
-	their = get32(f + 14 + 20 + 4) + 1;
+	their = unit_be32(f + 14 + 20 + 4) + 1;
 	cs = accept(ls, NULL, NULL);
 	len = tcp_request(tx, port, 1001, their, 0x10, 0, 0);
 	offer(1, 0, BUF + 0x20000, len, false, true);
@@ -425,7 +408,7 @@ static void test_net_tcp(void)
 	/* Whole: slirp's first acknowledgement covers all of it (segmented,
 	 * it acknowledges a segment or two at a time). */
 	f = next_rx(&fl);
-	CHECK("net-tso-whole-acked-once", f && f[14 + 20 + 13] & 0x10 && get32(f + 14 + 20 + 8) == 5001);
+	CHECK("net-tso-whole-acked-once", f && f[14 + 20 + 13] & 0x10 && unit_be32(f + 14 + 20 + 8) == 5001);
 done:
 	if (cs >= 0)
 		close(cs);
