@@ -60,7 +60,6 @@
 	E("add QWORD PTR [rbx+0x120],0x40", x86_alu_mi(b, 1, ALU_ADD, x86_m(RBX, 0x120), 64)) \
 	E("cmp DWORD PTR [rax],0x0", x86_alu_mi(b, 0, ALU_CMP, x86_m(RAX, 0), 0)) \
 	E("sub QWORD PTR [rbx+0x118],0x1000", x86_alu_mi(b, 1, ALU_SUB, x86_m(RBX, 0x118), 4096)) \
-	E("test QWORD PTR [rbx+0x9a8],rax", x86_test_rm(b, 1, RAX, x86_m(RBX, 0x9a8))) \
 	E("test al,0x7", x86_test_ri(b, 0, RAX, 7)) \
 	E("test rdx,rdx", x86_test_rr(b, 1, RDX, RDX)) \
 	E("test r9d,eax", x86_test_rr(b, 0, R9, RAX)) \

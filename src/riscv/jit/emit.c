@@ -181,11 +181,6 @@ void x86_alu_mi(struct x86_buf *b, int w, enum x86_alu op, struct x86_mem m, int
 	}
 }
 
-void x86_test_rm(struct x86_buf *b, int w, int reg, struct x86_mem m)
-{
-	op_mem(b, w, (const uint8_t[]){ 0x85 }, 1, reg, m, false);
-}
-
 void x86_test_rr(struct x86_buf *b, int w, int a, int c)
 {
 	op_rr(b, w, (const uint8_t[]){ 0x85 }, 1, c, a, false);

@@ -65,7 +65,6 @@ void x86_alu_rr(struct x86_buf *b, int w, enum x86_alu op, int dst, int src);
 void x86_alu_rm(struct x86_buf *b, int w, enum x86_alu op, int dst, struct x86_mem m);
 void x86_alu_ri(struct x86_buf *b, int w, enum x86_alu op, int dst, int32_t imm);
 void x86_alu_mi(struct x86_buf *b, int w, enum x86_alu op, struct x86_mem m, int32_t imm);
-void x86_test_rm(struct x86_buf *b, int w, int reg, struct x86_mem m);
 void x86_test_rr(struct x86_buf *b, int w, int a, int c);
 void x86_test_ri(struct x86_buf *b, int w, int reg, int32_t imm);
 void x86_shift_ri(struct x86_buf *b, int w, enum x86_shift op, int reg, uint8_t n);
